@@ -1,0 +1,162 @@
+// Configuration structs with their defaults. Filled only by core/config_loader.cpp from YAML.
+// Key names in comments are the YAML keys (resmoio's, plus our documented additions).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/record.hpp"
+
+namespace ke::config {
+
+using std::chrono::milliseconds;
+
+// A route rule (resmoio Rule). Empty string = "any". Patterns are RE2, unanchored.
+struct rule {
+  std::string message;      // message
+  std::string api_version;  // apiVersion (involvedObject)
+  std::string kind;         // kind (involvedObject)
+  std::string namespace_;   // namespace (the event's own)
+  std::string reason;       // reason
+  std::string type;         // type
+  std::string component;    // component (source.component)
+  std::string host;         // host (source.host)
+  string_pairs labels;      // labels: every key must exist, value must match
+  string_pairs annotations; // annotations: same
+  std::int32_t min_count = 0;  // minCount
+  std::string receiver;        // receiver
+  std::string path;            // YAML path of this rule, e.g. "route.routes[0].match[1]"
+};
+
+struct route {
+  std::vector<rule> drop;     // drop
+  std::vector<rule> match;    // match
+  std::vector<route> routes;  // routes
+  std::string path;           // YAML path, e.g. "route.routes[0]"
+};
+
+struct tls {
+  bool insecure_skip_verify = false;  // insecureSkipVerify
+  std::string server_name;            // serverName
+  std::string ca_file;                // caFile
+  std::string cert_file;              // certFile
+  std::string key_file;               // keyFile
+};
+
+// A layout (resmoio): null/absent -> the full record JSON; otherwise a recursive map whose
+// string leaves are Go templates. Kept as the parsed YAML tree (JSON-shaped).
+using layout = std::optional<nlohmann::json>;
+
+// When a receiver's queue is full: block the source (backpressure; the default, loses nothing)
+// or drop the record and count it in <prefix>receiver_dropped_total{receiver,reason="queue_full"}.
+enum class overflow_policy { block, drop };
+
+struct queue {
+  std::size_t max_records = 10000;              // queue.maxRecords
+  overflow_policy on_full = overflow_policy::block;  // queue.onFull: block | drop
+};
+
+struct stdout_sink {
+  bool de_dot = false;  // deDot
+  layout layout_;       // layout
+};
+
+struct file_sink {
+  std::string path;           // path
+  layout layout_;             // layout
+  bool de_dot = false;        // deDot
+  int max_size_mb = 100;      // maxsize (MB); rotation applies to regular files only
+  int max_age_days = 0;       // maxage (days, 0 = keep)
+  int max_backups = 0;        // maxbackups (0 = keep all)
+};
+
+struct basic_auth {
+  std::string username;       // username
+  std::string password;       // password (secret)
+  std::string password_file;  // passwordFile
+};
+
+enum class loki_encoding { protobuf, json };
+enum class line_too_long { truncate, drop };
+
+struct spool {
+  std::string dir;                 // dir ("" = no disk spool)
+  std::uint64_t max_bytes = 1ull << 30;  // maxBytes
+};
+
+struct loki_sink {
+  std::string url;                   // url
+  string_pairs stream_labels;        // streamLabels (static)
+  string_pairs headers;              // headers (values are templates in resmoio; secret)
+  layout layout_;                    // layout
+  tls tls_;                          // tls
+  // Additions (documented in README).
+  std::string tenant;                // tenant -> X-Scope-OrgID
+  basic_auth basic_auth_;            // basicAuth
+  std::string bearer_token;          // bearerToken (secret)
+  std::string bearer_token_file;     // bearerTokenFile
+  loki_encoding encoding = loki_encoding::protobuf;  // encoding: protobuf | json
+  bool gzip = false;                 // gzip (json encoding only)
+  milliseconds batch_wait{1000};     // batchWait
+  std::size_t batch_size = 1 << 20;  // batchSize (bytes)
+  milliseconds timeout{10000};       // timeout
+  milliseconds min_backoff{500};     // minBackoff
+  milliseconds max_backoff{300000};  // maxBackoff
+  int max_retries = 10;              // maxRetries
+  std::vector<std::string> labels;              // labels: record fields promoted to labels
+  std::vector<std::string> structured_metadata;  // structuredMetadata: record fields
+  std::size_t max_line_size = 0;     // maxLineSize (0 = unlimited)
+  line_too_long on_line_too_long = line_too_long::truncate;  // maxLineSizePolicy
+  std::size_t max_queued_bytes = 64ull << 20;  // maxQueuedBytes before spilling to the spool
+  spool spool_;                      // spool
+};
+
+struct webhook_sink {
+  std::string endpoint;  // endpoint
+  string_pairs headers;  // headers (secret)
+  layout layout_;        // layout
+  tls tls_;              // tls
+};
+
+// A resmoio sink kind we accept in config but do not implement (elasticsearch, kafka, ...).
+// Records routed to it are counted as dropped (reason="unsupported_sink") and warned about.
+struct unsupported_sink {
+  std::string kind;
+};
+
+using sink = std::variant<stdout_sink, file_sink, loki_sink, webhook_sink, unsupported_sink>;
+
+struct receiver {
+  std::string name;  // name
+  sink sink_;        // exactly one sink key
+  queue queue_;      // queue (addition)
+  std::string path;  // YAML path, e.g. "receivers[1]"
+};
+
+struct leader_election {
+  bool enabled = false;                                       // enabled
+  std::string leader_election_id = "kubernetes-event-exporter";  // leaderElectionID
+};
+
+struct config {
+  std::string log_level = "info";  // logLevel: trace|debug|info|warn|error|fatal|panic|disabled
+  std::string log_format;          // logFormat: json | pretty | "" (pretty)
+  std::int64_t max_event_age_seconds = 5;  // maxEventAgeSeconds (alias throttlePeriod)
+  std::string cluster_name;        // clusterName
+  std::string namespace_;          // namespace ("" = all)
+  leader_election leader_election_;  // leaderElection
+  route route_;                    // route
+  std::vector<receiver> receivers;  // receivers
+  double kube_qps = 5;             // kubeQPS (0 -> 5)
+  int kube_burst = 10;             // kubeBurst (0 -> 10)
+  std::string metrics_name_prefix;  // metricsNamePrefix: ^[a-zA-Z][a-zA-Z0-9_:]*_$ or ""
+  bool omit_lookup = false;        // omitLookup
+  int cache_size = 1024;           // cacheSize (0 -> 1024)
+};
+
+}  // namespace ke::config
