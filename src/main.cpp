@@ -1,1 +1,169 @@
-int main() { return 0; }
+// Thin entry point: flags, config, wiring, one io_context.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include "core/asio.hpp"
+#include "core/config_loader.hpp"
+#include "core/flags.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "route/layout.hpp"
+#include "route/route_tester.hpp"
+#include "route/rule_tree.hpp"
+#include "server/http_server.hpp"
+#include "server/metrics_route.hpp"
+#include "sinks/factory.hpp"
+#include "sinks/receiver.hpp"
+
+namespace {
+
+using namespace ke;
+
+void print(const std::string& file, const diagnostics& problems) {
+  for (const auto& d : problems) {
+    std::cerr << (d.severity == diagnostic::level::error ? "error: " : "warning: ") << file << ": "
+              << d.to_string() << "\n";
+  }
+}
+
+std::vector<std::string> receiver_names(const config::config& cfg) {
+  std::vector<std::string> names;
+  for (const auto& r : cfg.receivers) names.push_back(r.name);
+  return names;
+}
+
+// Loads and fully validates the config: keys, route tree, layouts. Problems are printed.
+std::optional<std::pair<config::config, std::unique_ptr<const route::rule_tree>>> load(
+    const std::string& file) {
+  auto loaded = config::load_file(file);
+  auto& problems = loaded.problems;
+  std::unique_ptr<const route::rule_tree> tree;
+  if (loaded.ok()) {
+    tree = route::rule_tree::compile(loaded.cfg.route_, receiver_names(loaded.cfg), problems);
+    for (const auto& r : loaded.cfg.receivers) {
+      std::visit(
+          [&](const auto& s) {
+            if constexpr (requires { s.layout_; }) {
+              if (s.layout_) route::layout::compile(*s.layout_, r.path + ".layout", problems);
+            }
+          },
+          r.sink_);
+    }
+  }
+  print(file, problems);
+  if (has_errors(problems) || !tree) return std::nullopt;
+  return std::make_pair(std::move(loaded.cfg), std::move(tree));
+}
+
+int route_test_command(const flags& f) {
+  auto loaded = load(f.conf);
+  if (!loaded) return 1;
+  if (f.events.empty()) {
+    std::cerr << "route-test: -events FILE is required (\"-\" reads stdin)\n";
+    return 2;
+  }
+  std::size_t bad = 0;
+  if (f.events == "-") {
+    bad =
+        route::route_test(loaded->first, *loaded->second, std::cin, "stdin", std::cout, std::cerr);
+  } else {
+    std::ifstream in(f.events);
+    if (!in) {
+      std::cerr << "route-test: cannot open " << f.events << ": " << std::strerror(errno) << "\n";
+      return 1;
+    }
+    bad = route::route_test(loaded->first, *loaded->second, in, f.events, std::cout, std::cerr);
+  }
+  if (bad > 0) std::cerr << "route-test: " << bad << " line(s) skipped\n";
+  return 0;
+}
+
+int run(const flags& f) {
+  auto loaded = load(f.conf);
+  if (!loaded) return 1;
+  auto& [cfg, tree] = *loaded;
+  setup_logging(cfg.log_level, cfg.log_format);
+  spdlog::info("kube-event-exporter {} ({}) starting with config: {}", KE_VERSION, KE_REVISION,
+               config::redacted_json(cfg));
+
+  net::io_context ioc{1};
+  ke::metrics metrics(cfg.metrics_name_prefix, KE_VERSION, KE_REVISION);
+  diagnostics problems;
+
+  std::vector<std::unique_ptr<sinks::receiver>> receivers;
+  std::vector<sinks::receiver*> receiver_ptrs;
+  for (const auto& r : cfg.receivers) {
+    auto s = sinks::make_sink(ioc.get_executor(), r, metrics, problems);
+    if (!s) continue;
+    receivers.push_back(std::make_unique<sinks::receiver>(ioc.get_executor(), r.name, r.queue_,
+                                                          std::move(s), metrics));
+    receiver_ptrs.push_back(receivers.back().get());
+  }
+  server::options sopt;
+  sopt.address = f.metrics_address;
+  sopt.web_config_file = f.metrics_tls_config;
+  server::http_server server(ioc.get_executor(), sopt, problems);
+  print(f.conf, problems);
+  if (has_errors(problems)) return 1;
+
+  sinks::dispatcher dispatch(*tree, receiver_ptrs, metrics);
+  server::add_metrics_route(server, metrics);
+  unsigned short port = server.start();
+  spdlog::info("serving /metrics, /-/healthy, /-/ready on {} (port {})", f.metrics_address, port);
+  for (auto& r : receivers) r->start();
+  server.set_ready(true);
+
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping, flushing receivers", sig);
+    server.set_ready(false);
+    net::co_spawn(
+        ioc,
+        [&]() -> net::awaitable<void> {
+          auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+          for (auto& r : receivers) co_await r->stop(deadline);
+          server.stop();
+          ioc.stop();
+        },
+        net::detached);
+  });
+  ioc.run();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = ke::parse_flags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed.error.empty()) {
+    std::cerr << parsed.error << "\n" << ke::usage();
+    return 2;
+  }
+  const auto& f = parsed.f;
+  switch (f.cmd) {
+    case ke::command::help:
+      std::cout << ke::usage();
+      return 0;
+    case ke::command::version:
+      std::cout << "kube-event-exporter " << KE_VERSION << " (revision " << KE_REVISION << ")\n";
+      return 0;
+    case ke::command::check_config: {
+      auto ok = load(f.conf).has_value();
+      std::cerr << f.conf << ": " << (ok ? "OK" : "invalid") << "\n";
+      return ok ? 0 : 1;
+    }
+    case ke::command::route_test:
+      return route_test_command(f);
+    case ke::command::run:
+      break;
+  }
+  ke::setup_logging("info", "");
+  return run(f);
+}
