@@ -3,12 +3,11 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/record.hpp"
 
@@ -18,16 +17,16 @@ using std::chrono::milliseconds;
 
 // A route rule (resmoio Rule). Empty string = "any". Patterns are RE2, unanchored.
 struct rule {
-  std::string message;      // message
-  std::string api_version;  // apiVersion (involvedObject)
-  std::string kind;         // kind (involvedObject)
-  std::string namespace_;   // namespace (the event's own)
-  std::string reason;       // reason
-  std::string type;         // type
-  std::string component;    // component (source.component)
-  std::string host;         // host (source.host)
-  string_pairs labels;      // labels: every key must exist, value must match
-  string_pairs annotations; // annotations: same
+  std::string message;         // message
+  std::string api_version;     // apiVersion (involvedObject)
+  std::string kind;            // kind (involvedObject)
+  std::string namespace_;      // namespace (the event's own)
+  std::string reason;          // reason
+  std::string type;            // type
+  std::string component;       // component (source.component)
+  std::string host;            // host (source.host)
+  string_pairs labels;         // labels: every key must exist, value must match
+  string_pairs annotations;    // annotations: same
   std::int32_t min_count = 0;  // minCount
   std::string receiver;        // receiver
   std::string path;            // YAML path of this rule, e.g. "route.routes[0].match[1]"
@@ -57,7 +56,7 @@ using layout = std::optional<nlohmann::json>;
 enum class overflow_policy { block, drop };
 
 struct queue {
-  std::size_t max_records = 10000;              // queue.maxRecords
+  std::size_t max_records = 10000;                   // queue.maxRecords
   overflow_policy on_full = overflow_policy::block;  // queue.onFull: block | drop
 };
 
@@ -67,12 +66,12 @@ struct stdout_sink {
 };
 
 struct file_sink {
-  std::string path;           // path
-  layout layout_;             // layout
-  bool de_dot = false;        // deDot
-  int max_size_mb = 100;      // maxsize (MB); rotation applies to regular files only
-  int max_age_days = 0;       // maxage (days, 0 = keep)
-  int max_backups = 0;        // maxbackups (0 = keep all)
+  std::string path;       // path
+  layout layout_;         // layout
+  bool de_dot = false;    // deDot
+  int max_size_mb = 100;  // maxsize (MB); rotation applies to regular files only
+  int max_age_days = 0;   // maxage (days, 0 = keep)
+  int max_backups = 0;    // maxbackups (0 = keep all)
 };
 
 struct basic_auth {
@@ -85,35 +84,35 @@ enum class loki_encoding { protobuf, json };
 enum class line_too_long { truncate, drop };
 
 struct spool {
-  std::string dir;                 // dir ("" = no disk spool)
+  std::string dir;                       // dir ("" = no disk spool)
   std::uint64_t max_bytes = 1ull << 30;  // maxBytes
 };
 
 struct loki_sink {
-  std::string url;                   // url
-  string_pairs stream_labels;        // streamLabels (static)
-  string_pairs headers;              // headers (values are templates in resmoio; secret)
-  layout layout_;                    // layout
-  tls tls_;                          // tls
+  std::string url;             // url
+  string_pairs stream_labels;  // streamLabels (static)
+  string_pairs headers;        // headers (values are templates in resmoio; secret)
+  layout layout_;              // layout
+  tls tls_;                    // tls
   // Additions (documented in README).
-  std::string tenant;                // tenant -> X-Scope-OrgID
-  basic_auth basic_auth_;            // basicAuth
-  std::string bearer_token;          // bearerToken (secret)
-  std::string bearer_token_file;     // bearerTokenFile
+  std::string tenant;                                // tenant -> X-Scope-OrgID
+  basic_auth basic_auth_;                            // basicAuth
+  std::string bearer_token;                          // bearerToken (secret)
+  std::string bearer_token_file;                     // bearerTokenFile
   loki_encoding encoding = loki_encoding::protobuf;  // encoding: protobuf | json
-  bool gzip = false;                 // gzip (json encoding only)
-  milliseconds batch_wait{1000};     // batchWait
-  std::size_t batch_size = 1 << 20;  // batchSize (bytes)
-  milliseconds timeout{10000};       // timeout
-  milliseconds min_backoff{500};     // minBackoff
-  milliseconds max_backoff{300000};  // maxBackoff
-  int max_retries = 10;              // maxRetries
-  std::vector<std::string> labels;              // labels: record fields promoted to labels
-  std::vector<std::string> structured_metadata;  // structuredMetadata: record fields
-  std::size_t max_line_size = 0;     // maxLineSize (0 = unlimited)
+  bool gzip = false;                                 // gzip (json encoding only)
+  milliseconds batch_wait{1000};                     // batchWait
+  std::size_t batch_size = 1 << 20;                  // batchSize (bytes)
+  milliseconds timeout{10000};                       // timeout
+  milliseconds min_backoff{500};                     // minBackoff
+  milliseconds max_backoff{300000};                  // maxBackoff
+  int max_retries = 10;                              // maxRetries
+  std::vector<std::string> labels;                   // labels: record fields promoted to labels
+  std::vector<std::string> structured_metadata;      // structuredMetadata: record fields
+  std::size_t max_line_size = 0;                     // maxLineSize (0 = unlimited)
   line_too_long on_line_too_long = line_too_long::truncate;  // maxLineSizePolicy
   std::size_t max_queued_bytes = 64ull << 20;  // maxQueuedBytes before spilling to the spool
-  spool spool_;                      // spool
+  spool spool_;                                // spool
 };
 
 struct webhook_sink {
@@ -139,7 +138,7 @@ struct receiver {
 };
 
 struct leader_election {
-  bool enabled = false;                                       // enabled
+  bool enabled = false;                                          // enabled
   std::string leader_election_id = "kubernetes-event-exporter";  // leaderElectionID
 };
 
@@ -147,16 +146,16 @@ struct config {
   std::string log_level = "info";  // logLevel: trace|debug|info|warn|error|fatal|panic|disabled
   std::string log_format;          // logFormat: json | pretty | "" (pretty)
   std::int64_t max_event_age_seconds = 5;  // maxEventAgeSeconds (alias throttlePeriod)
-  std::string cluster_name;        // clusterName
-  std::string namespace_;          // namespace ("" = all)
-  leader_election leader_election_;  // leaderElection
-  route route_;                    // route
-  std::vector<receiver> receivers;  // receivers
-  double kube_qps = 5;             // kubeQPS (0 -> 5)
-  int kube_burst = 10;             // kubeBurst (0 -> 10)
-  std::string metrics_name_prefix;  // metricsNamePrefix: ^[a-zA-Z][a-zA-Z0-9_:]*_$ or ""
-  bool omit_lookup = false;        // omitLookup
-  int cache_size = 1024;           // cacheSize (0 -> 1024)
+  std::string cluster_name;                // clusterName
+  std::string namespace_;                  // namespace ("" = all)
+  leader_election leader_election_;        // leaderElection
+  route route_;                            // route
+  std::vector<receiver> receivers;         // receivers
+  double kube_qps = 5;                     // kubeQPS (0 -> 5)
+  int kube_burst = 10;                     // kubeBurst (0 -> 10)
+  std::string metrics_name_prefix;         // metricsNamePrefix: ^[a-zA-Z][a-zA-Z0-9_:]*_$ or ""
+  bool omit_lookup = false;                // omitLookup
+  int cache_size = 1024;                   // cacheSize (0 -> 1024)
 };
 
 }  // namespace ke::config

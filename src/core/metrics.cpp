@@ -53,13 +53,15 @@ metrics::metrics(std::string prefix, std::string version, std::string revision)
   add("events_discarded", "Events discarded as older than maxEventAgeSeconds.", events_discarded);
   add("watch_errors", "Errors from the Kubernetes list/watch.", watch_errors);
   add("send_event_errors", "Sink sends that failed.", send_event_errors);
-  add("kube_api_read_cache_hits", "Involved-object metadata cache hits.",
-      kube_api_read_cache_hits);
+  add("kube_api_read_cache_hits", "Involved-object metadata cache hits.", kube_api_read_cache_hits);
   add("kube_api_read_cache_misses", "Involved-object metadata API reads.",
       kube_api_read_cache_misses);
   compat_->build_name = prefix_ + "build_info";
-  compat_->build_labels = {{"version", version}, {"revision", revision}, {"goversion", ""},
-                           {"goos", "linux"}, {"goarch", "amd64"}};
+  compat_->build_labels = {{"version", version},
+                           {"revision", revision},
+                           {"goversion", ""},
+                           {"goos", "linux"},
+                           {"goarch", "amd64"}};
 
   queue_depth_ = &prometheus::BuildGauge()
                       .Name(prefix_ + "receiver_queue_depth")

@@ -1,18 +1,18 @@
 // The process's metrics: resmoio-compatible names under metricsNamePrefix, plus our own.
 // Single-threaded use from the io_context; values are atomics so a scrape may run anywhere.
 #pragma once
-#include <atomic>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <vector>
-
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace ke {
 

@@ -2,11 +2,10 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ke {
 
@@ -26,9 +25,9 @@ struct record {
   std::string line;
 
   // Routing fields, extracted once by the decoder (empty when absent).
-  std::string uid;          // metadata.uid
-  std::string namespace_;   // metadata.namespace (the event's own)
-  std::string name;         // metadata.name
+  std::string uid;         // metadata.uid
+  std::string namespace_;  // metadata.namespace (the event's own)
+  std::string name;        // metadata.name
   std::string reason;
   std::string type;
   std::string message;
