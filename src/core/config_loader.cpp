@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/config_sinks.hpp"
 #include "core/yaml_walk.hpp"
 
 namespace ke::config {
@@ -22,18 +23,15 @@ namespace {
 
 using detail::child_path;
 using detail::field;
+using detail::implemented_sinks;
+using detail::in_quotes;
 using detail::index_path;
+using detail::lower;
 using detail::map_entry;
+using detail::unsupported_sinks;
 using detail::yaml_walker;
 
 constexpr std::string_view quoting_hint = "Need to wrap values with special characters in quotes";
-
-constexpr std::array<std::string_view, 4> implemented_sinks = {"stdout", "file", "loki", "webhook"};
-// resmoio's other sink keys (pkg/sinks/receiver.go), accepted but not implemented.
-constexpr std::array<std::string_view, 17> unsupported_sinks = {
-    "inMemory",   "pipe",      "syslog", "elasticsearch", "kinesis",    "firehose",
-    "opensearch", "opsgenie",  "sqs",    "sns",           "slack",      "kafka",
-    "pubsub",     "opscenter", "teams",  "bigquery",      "eventbridge"};
 
 constexpr std::array<std::string_view, 8> log_levels = {"trace", "debug", "info",  "warn",
                                                         "error", "fatal", "panic", "disabled"};
@@ -41,68 +39,6 @@ constexpr std::array<std::string_view, 8> log_levels = {"trace", "debug", "info"
 constexpr std::array<std::string_view, 12> rule_keys = {
     "message",   "apiVersion", "kind",   "namespace",   "reason",   "type",
     "component", "host",       "labels", "annotations", "minCount", "receiver"};
-
-// Go's os.Expand: isShellSpecialVar.
-bool is_shell_special(char c) {
-  switch (c) {
-    case '*':
-    case '#':
-    case '$':
-    case '@':
-    case '!':
-    case '?':
-    case '-':
-      return true;
-    default:
-      return c >= '0' && c <= '9';
-  }
-}
-
-bool is_alnum_underscore(char c) {
-  return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-// Go's os.Expand getShellName: the name after '$' and the number of bytes it used. An empty
-// name with a non-zero width is bad syntax (the bytes are dropped).
-std::pair<std::string_view, std::size_t> shell_name(std::string_view s) {
-  if (s[0] == '{') {
-    if (s.size() > 2 && is_shell_special(s[1]) && s[2] == '}') {
-      return {s.substr(1, 1), 3};
-    }
-    for (std::size_t i = 1; i < s.size(); ++i) {
-      if (s[i] == '}') {
-        if (i == 1) {
-          return {{}, 2};  // "${}"
-        }
-        return {s.substr(1, i - 1), i + 1};
-      }
-    }
-    return {{}, 1};  // "${" without "}"
-  }
-  if (is_shell_special(s[0])) {
-    return {s.substr(0, 1), 1};
-  }
-  std::size_t i = 0;
-  while (i < s.size() && is_alnum_underscore(s[i])) {
-    ++i;
-  }
-  return {s.substr(0, i), i};
-}
-
-std::string in_quotes(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out.push_back('"');
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  });
-  return out;
-}
 
 template <std::size_t N>
 bool contains(const std::array<std::string_view, N>& a, std::string_view s) {
@@ -129,18 +65,6 @@ bool valid_metrics_prefix(std::string_view p) {
   return std::all_of(p.begin(), p.end(), [&](char c) {
     return alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == ':';
   });
-}
-
-bool valid_loki_label_name(std::string_view n) {
-  if (n.empty() || (n[0] >= '0' && n[0] <= '9')) {
-    return false;
-  }
-  return std::all_of(n.begin(), n.end(), is_alnum_underscore);
-}
-
-bool is_http_url(std::string_view u) {
-  return (u.rfind("http://", 0) == 0 && u.size() > 7) ||
-         (u.rfind("https://", 0) == 0 && u.size() > 8);
 }
 
 // RE2's parse error in the words Go's regexp/syntax uses (what resmoio users would see).
@@ -209,49 +133,7 @@ class loader {
   void parse_rule(const YAML::Node& n, const std::string& path, rule& r, bool drop);
   void parse_receivers(const YAML::Node& n, const std::string& path);
   void parse_receiver(const YAML::Node& n, const std::string& path);
-  sink parse_sink(std::string_view kind, const YAML::Node& n, const std::string& path);
-  void parse_layout(const YAML::Node& n, const std::string& path, layout& out);
-  void parse_tls(const YAML::Node& n, const std::string& path, tls& out);
-  void parse_queue(const YAML::Node& n, const std::string& path, queue& out);
-  stdout_sink parse_stdout(const YAML::Node& n, const std::string& path);
-  file_sink parse_file(const YAML::Node& n, const std::string& path);
-  loki_sink parse_loki(const YAML::Node& n, const std::string& path);
-  webhook_sink parse_webhook(const YAML::Node& n, const std::string& path);
   void check_receiver_refs();
-
-  field str(std::string_view key, std::string& out) {
-    return {key,
-            [this, &out](const YAML::Node& v, const std::string& p) { w_.read_string(v, p, out); }};
-  }
-  field boolean(std::string_view key, bool& out) {
-    return {key,
-            [this, &out](const YAML::Node& v, const std::string& p) { w_.read_bool(v, p, out); }};
-  }
-  template <typename T>
-  field integer(std::string_view key, T& out, std::int64_t min, std::int64_t max) {
-    return {key, [this, &out, min, max](const YAML::Node& v, const std::string& p) {
-              w_.read_integral(v, p, out, min, max);
-            }};
-  }
-  field duration(std::string_view key, milliseconds& out) {
-    return {key, [this, &out](const YAML::Node& v, const std::string& p) {
-              w_.read_duration(v, p, out);
-            }};
-  }
-  template <typename T>
-  field byte_size(std::string_view key, T& out) {
-    return {key, [this, &out](const YAML::Node& v, const std::string& p) {
-              std::uint64_t bytes = out;
-              if (w_.read_byte_size(v, p, bytes)) {
-                out = static_cast<T>(bytes);
-              }
-            }};
-  }
-  field string_map(std::string_view key, string_pairs& out) {
-    return {key, [this, &out](const YAML::Node& v, const std::string& p) {
-              w_.read_string_map(v, p, out);
-            }};
-  }
 
   yaml_walker w_;
   std::string file_name_;
@@ -320,13 +202,14 @@ void loader::load(const YAML::Node& root) {
            [&](const YAML::Node& v, const std::string& p) {
              w_.read_int(v, p, max_event_age, 0, INT64_MAX);
            }},
-          str("clusterName", cfg_.cluster_name),
-          str("namespace", cfg_.namespace_),
+          w_.string_field("clusterName", cfg_.cluster_name),
+          w_.string_field("namespace", cfg_.namespace_),
           {"leaderElection",
            [&](const YAML::Node& v, const std::string& p) {
-             w_.walk_map(v, p,
-                         {boolean("enabled", cfg_.leader_election_.enabled),
-                          str("leaderElectionID", cfg_.leader_election_.leader_election_id)});
+             w_.walk_map(
+                 v, p,
+                 {w_.bool_field("enabled", cfg_.leader_election_.enabled),
+                  w_.string_field("leaderElectionID", cfg_.leader_election_.leader_election_id)});
            }},
           {"route",
            [&](const YAML::Node& v, const std::string& p) { parse_route(v, p, cfg_.route_); }},
@@ -355,7 +238,7 @@ void loader::load(const YAML::Node& root) {
                prefix_bad = true;
              }
            }},
-          boolean("omitLookup", cfg_.omit_lookup),
+          w_.bool_field("omitLookup", cfg_.omit_lookup),
           {"cacheSize", [&](const YAML::Node& v,
                             const std::string& p) { w_.read_int(v, p, cache_size, 0, INT_MAX); }},
       });
@@ -518,7 +401,7 @@ void loader::parse_rule(const YAML::Node& n, const std::string& path, rule& r, b
           pattern("host", r.host),
           pattern_map("labels", r.labels),
           pattern_map("annotations", r.annotations),
-          integer("minCount", r.min_count, INT32_MIN, INT32_MAX),
+          w_.int_field("minCount", r.min_count, INT32_MIN, INT32_MAX),
           {"receiver",
            [&](const YAML::Node& v, const std::string& p) {
              receiver_node = v;
@@ -586,11 +469,12 @@ void loader::parse_receiver(const YAML::Node& n, const std::string& path) {
          name_node = v;
          w_.read_string(v, p, r.name);
        }},
-      {"queue", [&](const YAML::Node& v, const std::string& p) { parse_queue(v, p, r.queue_); }},
+      {"queue",
+       [&](const YAML::Node& v, const std::string& p) { detail::parse_queue(w_, v, p, r.queue_); }},
   };
   const auto add_sink_field = [&](std::string_view kind) {
     fields.push_back({kind, [&, kind](const YAML::Node& v, const std::string& p) {
-                        sinks.push_back({kind, p, v, parse_sink(kind, v, p)});
+                        sinks.push_back({kind, p, v, detail::parse_sink(w_, kind, v, p)});
                       }});
   };
   for (auto k : implemented_sinks) {
@@ -636,266 +520,6 @@ void loader::parse_receiver(const YAML::Node& n, const std::string& path) {
     r.sink_ = std::move(sinks.front().value);
   }
   cfg_.receivers.push_back(std::move(r));
-}
-
-sink loader::parse_sink(std::string_view kind, const YAML::Node& n, const std::string& path) {
-  if (kind == "stdout") {
-    return parse_stdout(n, path);
-  }
-  if (kind == "file") {
-    return parse_file(n, path);
-  }
-  if (kind == "loki") {
-    return parse_loki(n, path);
-  }
-  if (kind == "webhook") {
-    return parse_webhook(n, path);
-  }
-  return unsupported_sink{std::string(kind)};
-}
-
-void loader::parse_layout(const YAML::Node& n, const std::string& path, layout& out) {
-  if (n.IsNull()) {
-    out.reset();
-    return;
-  }
-  if (!n.IsMap()) {
-    w_.type_error(n, path, "a map (or null for the full event JSON)");
-    return;
-  }
-  out = w_.read_json(n, path);
-}
-
-void loader::parse_tls(const YAML::Node& n, const std::string& path, tls& out) {
-  w_.walk_map(
-      n, path,
-      {boolean("insecureSkipVerify", out.insecure_skip_verify), str("serverName", out.server_name),
-       str("caFile", out.ca_file), str("certFile", out.cert_file), str("keyFile", out.key_file)});
-  if (out.cert_file.empty() != out.key_file.empty()) {
-    w_.error(n, path, "certFile and keyFile must be set together");
-  }
-}
-
-void loader::parse_queue(const YAML::Node& n, const std::string& path, queue& out) {
-  w_.walk_map(n, path,
-              {integer("maxRecords", out.max_records, 1, INT64_MAX),
-               {"onFull", [&](const YAML::Node& v, const std::string& p) {
-                  std::string s;
-                  if (!w_.read_string(v, p, s) || s.empty()) {
-                    return;
-                  }
-                  if (s == "block") {
-                    out.on_full = overflow_policy::block;
-                  } else if (s == "drop") {
-                    out.on_full = overflow_policy::drop;
-                  } else {
-                    w_.error(v, p, "invalid value " + in_quotes(s) + " (expected block or drop)");
-                  }
-                }}});
-}
-
-stdout_sink loader::parse_stdout(const YAML::Node& n, const std::string& path) {
-  stdout_sink s;
-  w_.walk_map(
-      n, path,
-      {boolean("deDot", s.de_dot), {"layout", [&](const YAML::Node& v, const std::string& p) {
-                                      parse_layout(v, p, s.layout_);
-                                    }}});
-  return s;
-}
-
-file_sink loader::parse_file(const YAML::Node& n, const std::string& path) {
-  file_sink s;
-  w_.walk_map(n, path,
-              {str("path", s.path),
-               {"layout",
-                [&](const YAML::Node& v, const std::string& p) { parse_layout(v, p, s.layout_); }},
-               boolean("deDot", s.de_dot),
-               integer("maxsize", s.max_size_mb, 0, INT_MAX),
-               integer("maxage", s.max_age_days, 0, INT_MAX),
-               integer("maxbackups", s.max_backups, 0, INT_MAX)});
-  if (s.path.empty()) {
-    w_.error(n, child_path(path, "path"), "required (the file to write, e.g. /dev/stdout)");
-  }
-  return s;
-}
-
-loki_sink loader::parse_loki(const YAML::Node& n, const std::string& path) {
-  loki_sink s;
-  YAML::Node url_node;
-  YAML::Node gzip_node;
-  YAML::Node backoff_node;
-  YAML::Node timeout_node;
-  YAML::Node batch_size_node;
-  YAML::Node bearer_node;
-  bool encoding_set = false;
-  // Keeps the value node of a field, to place cross-field diagnostics at it.
-  const auto remember = [](field f, YAML::Node& slot) {
-    return field{f.key,
-                 [read = std::move(f.read), &slot](const YAML::Node& v, const std::string& p) {
-                   slot = v;
-                   read(v, p);
-                 }};
-  };
-  w_.walk_map(
-      n, path,
-      {
-          {"url",
-           [&](const YAML::Node& v, const std::string& p) {
-             url_node = v;
-             w_.read_string(v, p, s.url);
-           }},
-          {"streamLabels",
-           [&](const YAML::Node& v, const std::string& p) {
-             if (!w_.read_string_map(v, p, s.stream_labels)) {
-               return;
-             }
-             for (const auto& [k, value] : s.stream_labels) {
-               if (!valid_loki_label_name(k)) {
-                 w_.error(v, child_path(p, k),
-                          "invalid Loki label name " + in_quotes(k) +
-                              " (must match [a-zA-Z_][a-zA-Z0-9_]*)");
-               }
-             }
-           }},
-          string_map("headers", s.headers),
-          {"layout",
-           [&](const YAML::Node& v, const std::string& p) { parse_layout(v, p, s.layout_); }},
-          {"tls", [&](const YAML::Node& v, const std::string& p) { parse_tls(v, p, s.tls_); }},
-          str("tenant", s.tenant),
-          {"basicAuth",
-           [&](const YAML::Node& v, const std::string& p) {
-             auto& b = s.basic_auth_;
-             w_.walk_map(v, p,
-                         {str("username", b.username), str("password", b.password),
-                          str("passwordFile", b.password_file)});
-             if (!b.password.empty() && !b.password_file.empty()) {
-               w_.error(v, p, "set password or passwordFile, not both");
-             }
-             if (b.username.empty() && (!b.password.empty() || !b.password_file.empty())) {
-               w_.error(v, child_path(p, "username"), "required when a password is set");
-             }
-           }},
-          remember(str("bearerToken", s.bearer_token), bearer_node),
-          str("bearerTokenFile", s.bearer_token_file),
-          {"encoding",
-           [&](const YAML::Node& v, const std::string& p) {
-             std::string e;
-             if (!w_.read_string(v, p, e) || e.empty()) {
-               return;
-             }
-             encoding_set = true;
-             if (e == "protobuf") {
-               s.encoding = loki_encoding::protobuf;
-             } else if (e == "json") {
-               s.encoding = loki_encoding::json;
-             } else {
-               w_.error(v, p, "invalid encoding " + in_quotes(e) + " (expected protobuf or json)");
-             }
-           }},
-          {"gzip",
-           [&](const YAML::Node& v, const std::string& p) {
-             gzip_node = v;
-             w_.read_bool(v, p, s.gzip);
-           }},
-          duration("batchWait", s.batch_wait),
-          remember(byte_size("batchSize", s.batch_size), batch_size_node),
-          remember(duration("timeout", s.timeout), timeout_node),
-          {"minBackoff",
-           [&](const YAML::Node& v, const std::string& p) {
-             backoff_node = v;
-             w_.read_duration(v, p, s.min_backoff);
-           }},
-          duration("maxBackoff", s.max_backoff),
-          integer("maxRetries", s.max_retries, 0, INT_MAX),
-          {"labels",
-           [&](const YAML::Node& v, const std::string& p) { w_.read_string_list(v, p, s.labels); }},
-          {"structuredMetadata",
-           [&](const YAML::Node& v, const std::string& p) {
-             w_.read_string_list(v, p, s.structured_metadata);
-           }},
-          byte_size("maxLineSize", s.max_line_size),
-          {"maxLineSizePolicy",
-           [&](const YAML::Node& v, const std::string& p) {
-             std::string e;
-             if (!w_.read_string(v, p, e) || e.empty()) {
-               return;
-             }
-             if (e == "truncate") {
-               s.on_line_too_long = line_too_long::truncate;
-             } else if (e == "drop") {
-               s.on_line_too_long = line_too_long::drop;
-             } else {
-               w_.error(v, p, "invalid value " + in_quotes(e) + " (expected truncate or drop)");
-             }
-           }},
-          byte_size("maxQueuedBytes", s.max_queued_bytes),
-          {"spool",
-           [&](const YAML::Node& v, const std::string& p) {
-             w_.walk_map(v, p,
-                         {str("dir", s.spool_.dir), byte_size("maxBytes", s.spool_.max_bytes)});
-           }},
-      });
-  if (s.url.empty()) {
-    w_.error(url_node.IsDefined() && !url_node.IsNull() ? url_node : n, child_path(path, "url"),
-             "required (e.g. http://loki:3100/loki/api/v1/push)");
-  } else if (!is_http_url(s.url)) {
-    w_.error(url_node, child_path(path, "url"),
-             "invalid URL " + in_quotes(s.url) + " (expected http:// or https://)");
-  }
-  if (!s.bearer_token.empty() && !s.bearer_token_file.empty()) {
-    w_.error(bearer_node, child_path(path, "bearerToken"),
-             "set bearerToken or bearerTokenFile, not both");
-  }
-  if ((!s.bearer_token.empty() || !s.bearer_token_file.empty()) &&
-      !s.basic_auth_.username.empty()) {
-    w_.error(bearer_node.IsDefined() && !bearer_node.IsNull() ? bearer_node : n, path,
-             "set basicAuth or a bearer token, not both");
-  }
-  if (s.min_backoff > s.max_backoff) {
-    w_.error(backoff_node, child_path(path, "minBackoff"), "must not be larger than maxBackoff");
-  }
-  if (s.timeout.count() == 0) {
-    w_.error(timeout_node, child_path(path, "timeout"), "must be larger than 0");
-  }
-  if (s.batch_size == 0) {
-    w_.error(batch_size_node, child_path(path, "batchSize"), "must be larger than 0");
-  }
-  if (s.gzip && s.encoding == loki_encoding::protobuf) {
-    w_.warn(gzip_node, child_path(path, "gzip"),
-            std::string("applies to encoding: json only (protobuf is snappy-compressed); ignored") +
-                (encoding_set ? "" : " - set encoding: json to use it"));
-  }
-  if (s.stream_labels.empty() && s.labels.empty()) {
-    w_.warn(n, path,
-            "no streamLabels or labels: Loki rejects streams without labels; add e.g. "
-            "streamLabels: {job: kubernetes-event}");
-  }
-  return s;
-}
-
-webhook_sink loader::parse_webhook(const YAML::Node& n, const std::string& path) {
-  webhook_sink s;
-  YAML::Node endpoint_node;
-  w_.walk_map(
-      n, path,
-      {{"endpoint",
-        [&](const YAML::Node& v, const std::string& p) {
-          endpoint_node = v;
-          w_.read_string(v, p, s.endpoint);
-        }},
-       string_map("headers", s.headers),
-       {"layout",
-        [&](const YAML::Node& v, const std::string& p) { parse_layout(v, p, s.layout_); }},
-       {"tls", [&](const YAML::Node& v, const std::string& p) { parse_tls(v, p, s.tls_); }}});
-  if (s.endpoint.empty()) {
-    w_.error(endpoint_node.IsDefined() && !endpoint_node.IsNull() ? endpoint_node : n,
-             child_path(path, "endpoint"), "required (the URL to POST to)");
-  } else if (!is_http_url(s.endpoint)) {
-    w_.error(endpoint_node, child_path(path, "endpoint"),
-             "invalid URL " + in_quotes(s.endpoint) + " (expected http:// or https://)");
-  }
-  return s;
 }
 
 void loader::check_receiver_refs() {
@@ -965,32 +589,6 @@ std::optional<std::string> process_env(std::string_view name) {
 }
 
 }  // namespace
-
-std::string expand_env(std::string_view text, const env_lookup& lookup) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;  // start of the literal text not yet copied
-  for (std::size_t j = 0; j < text.size(); ++j) {
-    if (text[j] != '$' || j + 1 >= text.size()) {
-      continue;
-    }
-    out.append(text.substr(i, j - i));
-    auto [name, width] = shell_name(text.substr(j + 1));
-    if (name.empty() && width > 0) {
-      // Bad syntax ("${" or "${}"): Go drops these bytes.
-    } else if (name.empty()) {
-      out.push_back('$');  // "$" not followed by a name stays
-    } else if (auto value = lookup(name)) {
-      out.append(*value);
-    }
-    j += width;
-    i = j + 1;
-  }
-  out.append(text.substr(std::min(i, text.size())));
-  return out;
-}
-
-std::string expand_env(std::string_view text) { return expand_env(text, process_env); }
 
 load_result load_string(std::string_view yaml_text, std::string_view file_name,
                         const env_lookup& lookup) {

@@ -14,23 +14,6 @@ namespace {
 
 constexpr std::string_view quoting_hint = "Need to wrap values with special characters in quotes";
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
-std::string in_quotes(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out.push_back('"');
-  return out;
-}
-
 std::string describe(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Map:
@@ -151,6 +134,23 @@ nlohmann::json resolve_plain(const std::string& s) {
 }
 
 }  // namespace
+
+std::string in_quotes(std::string_view s) {
+  std::string out = "\"";
+  out.append(s);
+  out.push_back('"');
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
 
 std::string child_path(const std::string& path, std::string_view key) {
   if (path.empty()) {
@@ -452,6 +452,24 @@ void yaml_walker::walk_map(
     current_line_ = saved_line;
     current_column_ = saved_column;
   }
+}
+
+field yaml_walker::string_field(std::string_view key, std::string& out) {
+  return {key, [this, &out](const YAML::Node& v, const std::string& p) { read_string(v, p, out); }};
+}
+
+field yaml_walker::bool_field(std::string_view key, bool& out) {
+  return {key, [this, &out](const YAML::Node& v, const std::string& p) { read_bool(v, p, out); }};
+}
+
+field yaml_walker::duration_field(std::string_view key, std::chrono::milliseconds& out) {
+  return {key,
+          [this, &out](const YAML::Node& v, const std::string& p) { read_duration(v, p, out); }};
+}
+
+field yaml_walker::string_map_field(std::string_view key, string_pairs& out) {
+  return {key,
+          [this, &out](const YAML::Node& v, const std::string& p) { read_string_map(v, p, out); }};
 }
 
 bool yaml_walker::read_string(const YAML::Node& n, const std::string& path, std::string& out) {

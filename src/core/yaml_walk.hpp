@@ -18,6 +18,11 @@
 
 namespace ke::config::detail {
 
+// "\"s\"" (no escaping: for messages).
+std::string in_quotes(std::string_view s);
+// ASCII lower case.
+std::string lower(std::string_view s);
+
 // "a.b" / "a[3]" path builders.
 std::string child_path(const std::string& path, std::string_view key);
 std::string index_path(const std::string& path, std::size_t i);
@@ -113,6 +118,27 @@ class yaml_walker {
     }
     out = static_cast<T>(v);
     return true;
+  }
+
+  // Field factories for walk_map tables: each reads the key's value into `out`.
+  field string_field(std::string_view key, std::string& out);
+  field bool_field(std::string_view key, bool& out);
+  field duration_field(std::string_view key, std::chrono::milliseconds& out);
+  field string_map_field(std::string_view key, string_pairs& out);
+  template <typename T>
+  field int_field(std::string_view key, T& out, std::int64_t min, std::int64_t max) {
+    return {key, [this, &out, min, max](const YAML::Node& v, const std::string& p) {
+              read_integral(v, p, out, min, max);
+            }};
+  }
+  template <typename T>
+  field byte_size_field(std::string_view key, T& out) {
+    return {key, [this, &out](const YAML::Node& v, const std::string& p) {
+              std::uint64_t bytes = out;
+              if (read_byte_size(v, p, bytes)) {
+                out = static_cast<T>(bytes);
+              }
+            }};
   }
 
   // "expected <what>, got <description of n>" (+ the quoting hint when the line has "{{").
