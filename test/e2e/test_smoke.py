@@ -123,6 +123,18 @@ class KubeApiTest(unittest.TestCase):
         # The cluster-wide list works too (the exporter's default scope).
         allq = urllib.parse.urlencode({"fieldSelector": f"metadata.namespace={ns}"})
         self.assertEqual(len(k.get(f"/api/v1/events?{allq}")["items"]), N_EVENTS)
+        # Streaming list (KEP-3157, WatchList): initial ADDED burst, then the initial-events-end bookmark.
+        q = urllib.parse.urlencode({"watch": "1", "sendInitialEvents": "true", "allowWatchBookmarks": "true",
+                                    "resourceVersionMatch": "NotOlderThan", "timeoutSeconds": "30"})
+        added = 0
+        for ev in k.watch(f"/api/v1/namespaces/{ns}/events?{q}", timeout=40):
+            if ev["type"] == "BOOKMARK":
+                self.assertEqual(ev["object"]["metadata"].get("annotations", {}).get("k8s.io/initial-events-end"),
+                                 "true", ev)
+                break
+            self.assertEqual(ev["type"], "ADDED", ev)
+            added += 1
+        self.assertEqual(added, N_EVENTS)
         # events.k8s.io/v1 view of the same objects.
         self.assertEqual(len(k.get(f"/apis/events.k8s.io/v1/namespaces/{ns}/events")["items"]), N_EVENTS)
         print(f"\n  created {N_EVENTS} events in {create_s:.2f}s; watch and list saw all", flush=True)
