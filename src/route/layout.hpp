@@ -4,9 +4,8 @@
 // Go marshals maps.
 #pragma once
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/diagnostic.hpp"
 #include "core/record.hpp"
@@ -16,13 +15,19 @@ namespace ke::route {
 class layout {
  public:
   // spec: the layout node from config; path: its YAML path for diagnostics. Templates are parsed
-  // here; a parse error or an unsupported construct is an error naming path and key.
+  // here; a parse error or an unsupported construct is an error naming path and key; compile
+  // then returns nullptr. A null spec renders the record's full JSON (r.line); a spec that is
+  // not a map (or null) is an error, as resmoio's map[string]interface{} would not load it.
   static std::unique_ptr<const layout> compile(const nlohmann::json& spec, const std::string& path,
                                                diagnostics& problems);
 
   // Renders the layout for `r` as Go-style JSON text. Returns false and sets *error on a
   // template execution error (the send then fails, as in resmoio, and is counted).
   bool render(const record& r, std::string& out, std::string* error) const;
+  // Same for another document of the record's kind, e.g. de_dot(r.doc) for sinks with deDot
+  // (resmoio applies deDot before the layout). A null spec renders go_json(doc).
+  bool render(const nlohmann::ordered_json& doc, record_source source, std::string& out,
+              std::string* error) const;
 
   ~layout();
   layout(const layout&) = delete;
