@@ -51,7 +51,7 @@ std::string join(std::string_view parent, std::string_view key) {
 
 // The member `key` of object `obj`, or nullptr when absent or JSON null (Go leaves the zero
 // value for null).
-const json* member(const json* obj, const char* key) {
+const json* member(const json* obj, std::string_view key) {
   if (obj == nullptr) {
     return nullptr;
   }
@@ -125,9 +125,24 @@ std::optional<bool> get_bool(const json* obj, const char* key, std::string_view 
   return v->get<bool>();
 }
 
+// An empty document object with room for `n` members. Members are appended, and the
+// ordered_map's vector copies (not moves) its pair<const string, json> elements when it grows.
+ojson object_with_capacity(std::size_t n) {
+  ojson obj = ojson::object();
+  obj.get_ref<ojson::object_t&>().reserve(n);
+  return obj;
+}
+
+// Appends `key: value` to a document object. Keys are unique by construction (struct fields,
+// map keys), so ordered_map's duplicate search is skipped.
+template <class V>
+void add(ojson& obj, std::string_view key, V&& value) {
+  obj.get_ref<ojson::object_t&>().emplace_back(std::string(key), ojson(std::forward<V>(value)));
+}
+
 void put_string_omitempty(ojson& out, const char* key, std::string_view s) {
   if (!s.empty()) {
-    out.emplace(key, s);
+    add(out, key, s);
   }
 }
 
@@ -179,28 +194,28 @@ void put_string_map(ojson& out, const char* key, const json* obj, std::string_vi
   if (m == nullptr || m->empty()) {
     return;
   }
-  ojson dst = ojson::object();
+  ojson dst = object_with_capacity(m->size());
   for (auto it = m->begin(); it != m->end(); ++it) {
     if (it->is_null()) {
-      dst.emplace(it.key(), "");
+      add(dst, it.key(), "");
     } else if (it->is_string()) {
-      dst.emplace(it.key(), it->get_ref<const std::string&>());
+      add(dst, it.key(), it->get_ref<const std::string&>());
     } else {
       fail(join(parent, key), it.key(), "string", *it);
     }
   }
-  out.emplace(key, std::move(dst));
+  add(out, key, std::move(dst));
 }
 
 void put_string_pairs(ojson& out, const char* key, const string_pairs& pairs) {
   if (pairs.empty()) {
     return;
   }
-  ojson dst = ojson::object();
+  ojson dst = object_with_capacity(pairs.size());
   for (const auto& [k, v] : pairs) {
-    dst.emplace(k, v);
+    add(dst, k, v);
   }
-  out.emplace(key, std::move(dst));
+  add(out, key, std::move(dst));
 }
 
 // Sorted by key; for duplicate keys the last one wins, as when filling a Go map.
@@ -222,16 +237,16 @@ string_pairs sorted_unique(string_pairs pairs) {
 // metav1.OwnerReference: apiVersion, kind, name, uid always; controller and
 // blockOwnerDeletion (*bool, omitempty) when set.
 ojson owner_reference(const json* in, std::string_view path) {
-  ojson out = ojson::object();
-  out.emplace("apiVersion", get_string(in, "apiVersion", path));
-  out.emplace("kind", get_string(in, "kind", path));
-  out.emplace("name", get_string(in, "name", path));
-  out.emplace("uid", get_string(in, "uid", path));
+  ojson out = object_with_capacity(6);
+  add(out, "apiVersion", get_string(in, "apiVersion", path));
+  add(out, "kind", get_string(in, "kind", path));
+  add(out, "name", get_string(in, "name", path));
+  add(out, "uid", get_string(in, "uid", path));
   if (auto c = get_bool(in, "controller", path)) {
-    out.emplace("controller", *c);
+    add(out, "controller", *c);
   }
   if (auto b = get_bool(in, "blockOwnerDeletion", path)) {
-    out.emplace("blockOwnerDeletion", *b);
+    add(out, "blockOwnerDeletion", *b);
   }
   return out;
 }
@@ -252,7 +267,7 @@ void put_owner_references(ojson& out, const json* obj, std::string_view parent) 
     }
     dst.push_back(owner_reference(e.is_null() ? nullptr : &e, epath));
   }
-  out.emplace("ownerReferences", std::move(dst));
+  add(out, "ownerReferences", std::move(dst));
 }
 
 // Owner references fetched by enrichment, read like unstructured.GetOwnerReferences(): a
@@ -270,39 +285,39 @@ void put_meta_owner_references(ojson& out, const json& refs) {
       auto it = e.find(k);
       return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
-    ojson r = ojson::object();
-    r.emplace("apiVersion", str("apiVersion"));
-    r.emplace("kind", str("kind"));
-    r.emplace("name", str("name"));
-    r.emplace("uid", str("uid"));
+    ojson r = object_with_capacity(6);
+    add(r, "apiVersion", str("apiVersion"));
+    add(r, "kind", str("kind"));
+    add(r, "name", str("name"));
+    add(r, "uid", str("uid"));
     for (const char* k : {"controller", "blockOwnerDeletion"}) {
       auto it = e.find(k);
       if (it != e.end() && it->is_boolean()) {
-        r.emplace(k, it->get<bool>());
+        add(r, k, it->get<bool>());
       }
     }
     dst.push_back(std::move(r));
   }
-  out.emplace("ownerReferences", std::move(dst));
+  add(out, "ownerReferences", std::move(dst));
 }
 
 // metav1.ObjectMeta (apimachinery v0.26; managedFields cleared by resmoio).
 ojson object_meta(const json* in) {
   constexpr std::string_view p = "metadata";
-  ojson out = ojson::object();
+  ojson out = object_with_capacity(14);
   for (const char* k :
        {"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion"}) {
     put_string_omitempty(out, k, get_string(in, k, p));
   }
   if (auto g = get_int<std::int64_t>(in, "generation", p, "int64"); g && *g != 0) {
-    out.emplace("generation", *g);
+    add(out, "generation", *g);
   }
-  out.emplace("creationTimestamp", time_value(in, "creationTimestamp", p, false));
+  add(out, "creationTimestamp", time_value(in, "creationTimestamp", p, false));
   if (member(in, "deletionTimestamp") != nullptr) {  // *Time: present when non-nil
-    out.emplace("deletionTimestamp", time_value(in, "deletionTimestamp", p, false));
+    add(out, "deletionTimestamp", time_value(in, "deletionTimestamp", p, false));
   }
   if (auto g = get_int<std::int64_t>(in, "deletionGracePeriodSeconds", p, "int64")) {
-    out.emplace("deletionGracePeriodSeconds", *g);
+    add(out, "deletionGracePeriodSeconds", *g);
   }
   put_string_map(out, "labels", in, p);
   put_string_map(out, "annotations", in, p);
@@ -319,7 +334,7 @@ ojson object_meta(const json* in) {
         fail("metadata.finalizers", "[" + std::to_string(i) + "]", "string", e);
       }
     }
-    out.emplace("finalizers", std::move(dst));
+    add(out, "finalizers", std::move(dst));
   }
   return out;
 }
@@ -358,7 +373,7 @@ record build(const json& event, const kube_event_options& opt, const involved_ob
   record rec;
   rec.source = record_source::kube_event;
   ojson& doc = rec.doc;
-  doc = ojson::object();
+  doc = object_with_capacity(18);
 
   // metav1.TypeMeta, inline.
   put_string_omitempty(doc, "kind", get_string(ev, "kind", ""));
@@ -368,7 +383,7 @@ record build(const json& event, const kube_event_options& opt, const involved_ob
   rec.uid = string_at(metadata, "uid");
   rec.namespace_ = string_at(metadata, "namespace");
   rec.name = string_at(metadata, "name");
-  doc.emplace("metadata", std::move(metadata));
+  add(doc, "metadata", std::move(metadata));
 
   // Validate the shadowed Event.involvedObject's type before anything else depends on it.
   const json* involved = get_object(ev, "involvedObject", "");
@@ -381,53 +396,53 @@ record build(const json& event, const kube_event_options& opt, const involved_ob
   rec.message = message;
 
   const json* source = get_object(ev, "source", "");
-  ojson src = ojson::object();
+  ojson src = object_with_capacity(2);
   const std::string_view component = get_string(source, "component", "source");
   const std::string_view host = get_string(source, "host", "source");
   put_string_omitempty(src, "component", component);
   put_string_omitempty(src, "host", host);
   rec.component = component;
   rec.host = host;
-  doc.emplace("source", std::move(src));
+  add(doc, "source", std::move(src));
 
-  doc.emplace("firstTimestamp", time_value(ev, "firstTimestamp", "", false));
-  doc.emplace("lastTimestamp", time_value(ev, "lastTimestamp", "", false));
+  add(doc, "firstTimestamp", time_value(ev, "firstTimestamp", "", false));
+  add(doc, "lastTimestamp", time_value(ev, "lastTimestamp", "", false));
   rec.count = get_int<std::int32_t>(ev, "count", "", "int32").value_or(0);
   if (rec.count != 0) {
-    doc.emplace("count", rec.count);
+    add(doc, "count", rec.count);
   }
   const std::string_view type = get_string(ev, "type", "");
   put_string_omitempty(doc, "type", type);
   rec.type = type;
-  doc.emplace("eventTime", time_value(ev, "eventTime", "", true));
+  add(doc, "eventTime", time_value(ev, "eventTime", "", true));
 
   if (const json* series = get_object(ev, "series", ""); series != nullptr) {
-    ojson s = ojson::object();
+    ojson s = object_with_capacity(2);
     if (auto c = get_int<std::int32_t>(series, "count", "series", "int32"); c && *c != 0) {
-      s.emplace("count", *c);
+      add(s, "count", *c);
     }
-    s.emplace("lastObservedTime", time_value(series, "lastObservedTime", "series", true));
-    doc.emplace("series", std::move(s));
+    add(s, "lastObservedTime", time_value(series, "lastObservedTime", "series", true));
+    add(doc, "series", std::move(s));
   }
   put_string_omitempty(doc, "action", get_string(ev, "action", ""));
   if (const json* related = get_object(ev, "related", ""); related != nullptr) {
-    ojson r = ojson::object();
+    ojson r = object_with_capacity(7);
     put_object_reference_fields(r, related, "related");
-    doc.emplace("related", std::move(r));
+    add(doc, "related", std::move(r));
   }
-  doc.emplace("reportingComponent", get_string(ev, "reportingComponent", ""));
-  doc.emplace("reportingInstance", get_string(ev, "reportingInstance", ""));
+  add(doc, "reportingComponent", get_string(ev, "reportingComponent", ""));
+  add(doc, "reportingInstance", get_string(ev, "reportingInstance", ""));
 
   std::string_view cluster = opt.cluster_name;
   if (cluster.empty()) {
     cluster = get_string(ev, "clusterName", "");
   }
-  doc.emplace("clusterName", cluster);
+  add(doc, "clusterName", cluster);
 
   // EnhancedObjectReference: ObjectReference inline, then labels, annotations,
   // ownerReferences (omitempty) and deleted (always).
   constexpr std::string_view ip = "involvedObject";
-  ojson obj = ojson::object();
+  ojson obj = object_with_capacity(11);
   put_object_reference_fields(obj, involved, ip);
   bool deleted = false;
   if (meta != nullptr) {
@@ -441,12 +456,12 @@ record build(const json& event, const kube_event_options& opt, const involved_ob
     put_owner_references(obj, involved, ip);
     deleted = get_bool(involved, "deleted", ip).value_or(false);
   }
-  obj.emplace("deleted", deleted);
+  add(obj, "deleted", deleted);
   rec.kind = string_at(obj, "kind");
   rec.api_version = string_at(obj, "apiVersion");
   rec.labels = pairs_of(obj, "labels");
   rec.annotations = pairs_of(obj, "annotations");
-  doc.emplace("involvedObject", std::move(obj));
+  add(doc, "involvedObject", std::move(obj));
 
   rec.time_ns = kube_event_time_ns(event);
   rec.line = go_json(rec.doc);
