@@ -1,6 +1,9 @@
 // The sink interface every receiver kind implements (stdout, file, loki, webhook).
 #pragma once
+#include <chrono>
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -8,6 +11,22 @@
 #include "core/record.hpp"
 
 namespace ke::sinks {
+
+// Acknowledgements: which records a sink is done with, by record::source_position, so that a
+// checkpoint of delivered records can be built on it. Called on the io_context thread; the
+// vectors are only valid during the call. A record reaches exactly one of the two calls once
+// (a record routed twice to one receiver is reported twice).
+class delivery_observer {
+ public:
+  virtual ~delivery_observer() = default;
+  // Durably delivered: acknowledged by the destination (Loki's 2xx) or written (fsync'ed) to
+  // the sink's disk spool, from where it survives a restart.
+  virtual void delivered(std::string_view receiver, const std::vector<std::string>& positions) = 0;
+  // Given up for good (rejected by the destination, dropped by policy); reason as in
+  // records_dropped / loki_entries_dropped_total.
+  virtual void dropped(std::string_view receiver, const std::vector<std::string>& positions,
+                       std::string_view reason) = 0;
+};
 
 // ok: the sink took the batch. retry: transient failure, the receiver calls send again with the
 // same batch after a backoff. drop: permanent failure for this batch; the receiver counts the
@@ -28,6 +47,20 @@ class sink {
   // Records the sink could not deliver (template errors, line too long...) since the last call;
   // the receiver adds them to send_event_errors. Default: none.
   virtual std::uint64_t take_errors() { return 0; }
+  // The records_dropped reason the receiver counts when send returns drop. Default "rejected"
+  // (also counted in send_event_errors); the null sink for unsupported kinds says
+  // "unsupported_sink".
+  virtual std::string_view drop_reason() const { return "rejected"; }
+
+  // Acknowledgements (see delivery_observer). Set before the first send; the observer must
+  // outlive the sink's close(). Sinks that report deliveries themselves (batching sinks that
+  // keep records after send() returned ok) return true from reports_delivery(); for the others
+  // the owner treats send() == ok as delivered and drop as dropped.
+  void set_delivery_observer(delivery_observer* o) { observer_ = o; }
+  virtual bool reports_delivery() const { return false; }
+
+ protected:
+  delivery_observer* observer_ = nullptr;
 };
 
 using sink_ptr = std::unique_ptr<sink>;

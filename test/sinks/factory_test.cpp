@@ -1,0 +1,103 @@
+#include "sinks/factory.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sinks/file_sink.hpp"
+#include "sinks/null_sink.hpp"
+#include "sinks/stdout_sink.hpp"
+#include "test_util.hpp"
+
+namespace ke::sinks {
+namespace {
+
+using testing::temp_dir;
+
+class factory_test : public ::testing::Test {
+ protected:
+  sink_ptr make(config::sink s) {
+    config::receiver r;
+    r.name = "x";
+    r.path = "receivers[0]";
+    r.sink_ = std::move(s);
+    return make_sink(ioc.get_executor(), r, m, problems);
+  }
+
+  net::io_context ioc;
+  ke::metrics m{""};
+  diagnostics problems;
+  temp_dir dir;
+};
+
+// Verifies that a stdout receiver yields a stdout sink.
+TEST_F(factory_test, builds_stdout_sink) {
+  auto s = make(config::stdout_sink{});
+  EXPECT_NE(dynamic_cast<stdout_sink*>(s.get()), nullptr);
+  EXPECT_TRUE(problems.empty());
+}
+
+// Verifies that a file receiver yields a file sink, its directory created.
+TEST_F(factory_test, builds_file_sink) {
+  config::file_sink f;
+  f.path = (dir.path() / "logs" / "events.log").string();
+  auto s = make(f);
+  EXPECT_NE(dynamic_cast<file_sink*>(s.get()), nullptr);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_TRUE(std::filesystem::exists(f.path));
+}
+
+// Verifies that an unopenable file path is an error naming the receiver's path key.
+TEST_F(factory_test, file_open_failure_is_diagnosed) {
+  std::ofstream(dir.path() / "plain") << "";
+  config::file_sink f;
+  f.path = (dir.path() / "plain" / "events.log").string();
+  EXPECT_EQ(make(f), nullptr);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].severity, diagnostic::level::error);
+  EXPECT_EQ(problems[0].path, "receivers[0].file.path");
+}
+
+// Verifies that a file receiver without a path is an error.
+TEST_F(factory_test, file_without_path_is_diagnosed) {
+  EXPECT_EQ(make(config::file_sink{}), nullptr);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].to_string(), "receivers[0].file.path: required");
+}
+
+// Verifies that an invalid layout is an error and yields no sink.
+TEST_F(factory_test, invalid_layout_is_diagnosed) {
+  config::stdout_sink s;
+  s.layout_ = nlohmann::json{{"m", "{{ .Message "}};
+  EXPECT_EQ(make(s), nullptr);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_TRUE(has_errors(problems));
+}
+
+// Verifies that a null layout means the record's own line (no layout compiled).
+TEST_F(factory_test, null_layout_is_no_layout) {
+  config::stdout_sink s;
+  s.layout_ = nlohmann::json(nullptr);
+  EXPECT_NE(make(s), nullptr);
+  EXPECT_TRUE(problems.empty());
+}
+
+// Verifies that loki and webhook receivers are reported as not implemented yet.
+TEST_F(factory_test, loki_and_webhook_not_implemented_yet) {
+  EXPECT_EQ(make(config::loki_sink{}), nullptr);
+  EXPECT_EQ(make(config::webhook_sink{}), nullptr);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].to_string(), "receivers[0].loki: not implemented yet");
+  EXPECT_EQ(problems[1].to_string(), "receivers[0].webhook: not implemented yet");
+}
+
+// Verifies that an unsupported kind yields a sink that drops everything as unsupported_sink.
+TEST_F(factory_test, unsupported_kind_yields_null_sink) {
+  auto s = make(config::unsupported_sink{"kafka"});
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->drop_reason(), "unsupported_sink");
+  EXPECT_EQ(testing::send_now(ioc, *s, {testing::make_record(1)}), send_result::drop);
+  EXPECT_TRUE(problems.empty());
+}
+
+}  // namespace
+}  // namespace ke::sinks

@@ -1,0 +1,110 @@
+#include "sinks/stdout_sink.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/log.hpp"
+#include "route/layout.hpp"
+#include "test_util.hpp"
+
+namespace ke::sinks {
+namespace {
+
+using testing::make_record;
+using testing::read_file;
+using testing::send_now;
+using testing::split_lines;
+using testing::stdout_capture;
+using testing::temp_dir;
+
+class stdout_sink_test : public ::testing::Test {
+ protected:
+  // spdlog's initial default logger writes to stdout; the exporter's logs go to stderr.
+  void SetUp() override { setup_logging("info", ""); }
+
+  // Sends batch through a stdout sink while fd 1 points at a temp file; returns the lines.
+  std::vector<std::string> capture(stdout_sink& s, std::vector<record_ptr> batch,
+                                   send_result* result = nullptr) {
+    const auto file = dir.path() / "stdout";
+    send_result r;
+    {
+      stdout_capture cap(file);
+      r = send_now(ioc, s, std::move(batch));
+    }
+    if (result != nullptr) {
+      *result = r;
+    }
+    return split_lines(read_file(file));
+  }
+
+  static std::unique_ptr<const route::layout> compile(const nlohmann::json& spec) {
+    diagnostics problems;
+    auto l = route::layout::compile(spec, "layout", problems);
+    EXPECT_NE(l, nullptr) << (problems.empty() ? "" : problems[0].to_string());
+    return l;
+  }
+
+  net::io_context ioc;
+  temp_dir dir;
+};
+
+// Verifies that each record is written to fd 1 as its JSON line.
+TEST_F(stdout_sink_test, writes_record_lines_to_fd_1) {
+  stdout_sink s(line_format(nullptr, false));
+  auto a = make_record(1);
+  auto b = make_record(2);
+  send_result r;
+  EXPECT_EQ(capture(s, {a, b}, &r), (std::vector<std::string>{a->line, b->line}));
+  EXPECT_EQ(r, send_result::ok);
+  EXPECT_EQ(s.take_errors(), 0u);
+}
+
+// Verifies that a layout is rendered per record.
+TEST_F(stdout_sink_test, renders_layout) {
+  stdout_sink s(line_format(compile({{"text", "{{ .Reason }}: {{ .Message }}"}}), false));
+  EXPECT_EQ(capture(s, {make_record(7)}),
+            std::vector<std::string>{R"({"text":"Started: message 7"})"});
+}
+
+// Verifies that deDot rewrites dotted label keys before the layout sees them.
+TEST_F(stdout_sink_test, de_dot_applies_before_layout) {
+  auto r = std::make_shared<record>(*make_record(1));
+  r->doc["involvedObject"] = {{"kind", "Pod"}, {"labels", {{"app.kubernetes.io/name", "web"}}}};
+  r->line = go_json(r->doc);
+  stdout_sink s(line_format(compile({{"labels", "{{ toJson .InvolvedObject.Labels }}"}}), true));
+  const auto lines = capture(s, {r});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("app_kubernetes_io/name"));
+  EXPECT_THAT(lines[0], ::testing::Not(::testing::HasSubstr("app.kubernetes.io")));
+}
+
+// Verifies that deDot without a layout re-serializes the rewritten document.
+TEST_F(stdout_sink_test, de_dot_without_layout) {
+  auto r = std::make_shared<record>(*make_record(1));
+  r->doc["involvedObject"] = {{"kind", "Pod"}, {"labels", {{"a.b", "c"}}}};
+  r->line = go_json(r->doc);
+  stdout_sink s(line_format(nullptr, true));
+  const auto lines = capture(s, {r});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], ::testing::HasSubstr(R"("labels":{"a_b":"c"})"));
+}
+
+// Verifies that a record whose template fails is skipped and counted, the others written.
+TEST_F(stdout_sink_test, template_error_skips_record_and_counts) {
+  // Dividing by the record's own count fails for records with count 0 (Go: integer divide by
+  // zero), and succeeds for the others.
+  stdout_sink s(line_format(compile({{"q", "{{ div 10 .Count }}"}}), false));
+  auto good = std::make_shared<record>(*make_record(1));
+  good->count = 2;
+  good->doc["count"] = 2;
+  auto bad = make_record(2);  // count 0
+  send_result r;
+  const auto lines = capture(s, {good, bad, good}, &r);
+  EXPECT_EQ(r, send_result::ok);
+  EXPECT_EQ(lines, (std::vector<std::string>{R"({"q":"5"})", R"({"q":"5"})"}));
+  EXPECT_EQ(s.take_errors(), 1u);
+  EXPECT_EQ(s.take_errors(), 0u);
+}
+
+}  // namespace
+}  // namespace ke::sinks
