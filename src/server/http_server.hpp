@@ -1,6 +1,7 @@
 // One Beast HTTP server (optionally TLS / basic auth from an exporter-toolkit web config):
 // /metrics, /-/healthy, /-/ready, and routes other components register (kube-bench ingest).
 #pragma once
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,28 +13,44 @@ namespace ke::server {
 
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
-// Handlers run on the io_context and must not block.
+// Handlers run on the io_context and must not block. An exception thrown by a handler becomes a
+// 500 response (and an error log line). The request outlives the returned awaitable.
 using handler = std::function<net::awaitable<response>(const request&)>;
 
 struct options {
-  std::string address = ":2112";  // -metrics-address; ":2112" means all interfaces
-  std::string web_config_file;    // -metrics-tls-config (exporter-toolkit format), "" = plain HTTP
-  std::size_t max_body_bytes = 8 << 20;
-  std::chrono::seconds read_timeout{30};
+  // -metrics-address, in Go's forms: ":2112" (all interfaces), "127.0.0.1:0", "[::1]:9000",
+  // "localhost:2112" (resolved once at start(); the first address is used, IPv4 preferred).
+  std::string address = ":2112";
+  std::string web_config_file;  // -metrics-tls-config (exporter-toolkit format), "" = plain HTTP
+  std::size_t max_body_bytes = 8 << 20;     // larger request bodies get 413
+  std::size_t max_header_bytes = 64 << 10;  // larger request headers get 431
+  // Deadline for reading one request (header and body; also the keep-alive idle time) and for
+  // writing one response. Slow clients are disconnected.
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
 };
 
 class http_server {
  public:
   // Validates options (bad address or web config -> error diagnostics naming the flag/key).
   http_server(net::any_io_executor ex, options opt, diagnostics& problems);
-  ~http_server();
+  ~http_server();  // stop()s
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
 
-  // Exact-path routes; unknown paths give 404, wrong method 405.
+  // Exact-path routes (the query string is ignored); unknown paths give 404, wrong method 405 with
+  // Allow. A GET route also answers HEAD. Adding a route twice replaces it. Call before start().
+  // Built in: GET / (landing page), GET /-/healthy, GET /-/ready. Throws std::invalid_argument
+  // unless the form is "METHOD /path".
   void add_route(std::string method_and_path, handler h);  // e.g. "GET /metrics"
-  void set_ready(bool ready);  // /-/ready answers 200 only when true; /-/healthy always 200
+  // /-/ready answers 200 only when true (503 before); /-/healthy always 200. Any thread.
+  void set_ready(bool ready);
 
-  // Binds and starts accepting; returns the bound port (useful with port 0 in tests).
+  // Binds and starts accepting; returns the bound port (useful with port 0 in tests). Throws
+  // std::system_error when the address cannot be resolved or bound, std::logic_error when the
+  // constructor reported errors.
   unsigned short start();
+  // Closes the listener and every open connection (Boost 1.74 has no per-operation
+  // cancellation). Safe from any thread; the work runs on the server's executor. Idempotent.
   void stop();
 
  private:

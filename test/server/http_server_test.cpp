@@ -1,0 +1,468 @@
+#include "server/http_server.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "test_support.hpp"
+
+namespace ke::server {
+namespace {
+
+using test::client;
+using test::client_response;
+using test::loopback_options;
+using test::running_server;
+using ::testing::HasSubstr;
+
+net::awaitable<response> echo(const request& req) {
+  response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/octet-stream");
+  res.body() = req.body();
+  co_return res;
+}
+
+bool has_error_at(const diagnostics& problems, const std::string& path) {
+  for (const auto& d : problems) {
+    if (d.severity == diagnostic::level::error && d.path == path) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Verifies that /-/healthy always answers 200 "OK".
+TEST(http_server, healthy_answers_ok) {
+  running_server s(loopback_options());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res.body(), "OK");
+  EXPECT_EQ(res[http::field::content_type], "text/plain; charset=utf-8");
+}
+
+// Verifies that /-/ready answers 503 until set_ready(true), then 200 "OK", and 503 again after
+// set_ready(false).
+TEST(http_server, ready_follows_set_ready) {
+  running_server s(loopback_options());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/ready", res));
+  EXPECT_EQ(res.result(), http::status::service_unavailable);
+
+  s.server().set_ready(true);
+  ASSERT_FALSE(c.request(http::verb::get, "/-/ready", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res.body(), "OK");
+
+  s.server().set_ready(false);
+  ASSERT_FALSE(c.request(http::verb::get, "/-/ready", res));
+  EXPECT_EQ(res.result(), http::status::service_unavailable);
+}
+
+// Verifies that GET / serves an HTML landing page linking the metrics.
+TEST(http_server, landing_page_links_metrics) {
+  running_server s(loopback_options());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res[http::field::content_type], "text/html; charset=utf-8");
+  EXPECT_THAT(res.body(), HasSubstr("href=\"metrics\""));
+}
+
+// Verifies that an unknown path gets 404.
+TEST(http_server, unknown_path_is_404) {
+  running_server s(loopback_options());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/nope", res));
+  EXPECT_EQ(res.result(), http::status::not_found);
+}
+
+// Verifies that a known path with the wrong method gets 405 with an Allow header.
+TEST(http_server, wrong_method_is_405_with_allow) {
+  running_server s(loopback_options());
+  s.server().add_route("POST /ingest", echo);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::post, "/-/healthy", res, "x"));
+  EXPECT_EQ(res.result(), http::status::method_not_allowed);
+  EXPECT_EQ(res[http::field::allow], "GET, HEAD");
+
+  ASSERT_FALSE(c.request(http::verb::get, "/ingest", res));
+  EXPECT_EQ(res.result(), http::status::method_not_allowed);
+  EXPECT_EQ(res[http::field::allow], "POST");
+}
+
+// Verifies that HEAD on a GET route answers with the GET headers (Content-Length) and no body.
+TEST(http_server, head_uses_get_route_without_body) {
+  running_server s(loopback_options());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::head, "/-/healthy", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res[http::field::content_length], "2");
+  EXPECT_TRUE(res.body().empty());
+  // The connection is still in sync: the next response is read correctly.
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  EXPECT_EQ(res.body(), "OK");
+}
+
+// Verifies that the query string does not take part in route matching.
+TEST(http_server, query_string_is_ignored_for_routing) {
+  running_server s(loopback_options());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy?verbose=1", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+}
+
+// Verifies that a request body within max_body_bytes reaches the handler intact.
+TEST(http_server, body_within_limit_reaches_handler) {
+  auto opt = loopback_options();
+  opt.max_body_bytes = 1024;
+  running_server s(opt);
+  s.server().add_route("POST /echo", echo);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  const std::string body(1024, 'b');
+  ASSERT_FALSE(c.request(http::verb::post, "/echo", res, body));
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res.body(), body);
+}
+
+// Verifies that a body over max_body_bytes gets 413 and the connection is closed.
+TEST(http_server, body_over_limit_is_413) {
+  auto opt = loopback_options();
+  opt.max_body_bytes = 1024;
+  running_server s(opt);
+  s.server().add_route("POST /echo", echo);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::post, "/echo", res, std::string(4096, 'b')));
+  EXPECT_EQ(res.result(), http::status::payload_too_large);
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(test::closed_by_peer(c.read_until_closed()));
+}
+
+// Verifies that a chunked body growing over max_body_bytes gets 413 too.
+TEST(http_server, chunked_body_over_limit_is_413) {
+  auto opt = loopback_options();
+  opt.max_body_bytes = 16;
+  running_server s(opt);
+  s.server().add_route("POST /echo", echo);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  ASSERT_FALSE(
+      c.write_raw("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "20\r\n01234567890123456789012345678901\r\n0\r\n\r\n"));
+  client_response res;
+  ASSERT_FALSE(c.read(res));
+  EXPECT_EQ(res.result(), http::status::payload_too_large);
+}
+
+// Verifies that request headers over max_header_bytes get 431.
+TEST(http_server, header_over_limit_is_431) {
+  auto opt = loopback_options();
+  opt.max_header_bytes = 1024;
+  running_server s(opt);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res, "",
+                         {{http::field::cookie, std::string(4096, 'c')}}));
+  EXPECT_EQ(res.result(), http::status::request_header_fields_too_large);
+}
+
+// Verifies that a malformed request gets 400 and the connection is closed.
+TEST(http_server, malformed_request_is_400) {
+  running_server s(loopback_options());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  ASSERT_FALSE(c.write_raw("NOT AN HTTP REQUEST\r\n\r\n"));
+  client_response res;
+  ASSERT_FALSE(c.read(res));
+  EXPECT_EQ(res.result(), http::status::bad_request);
+  EXPECT_TRUE(test::closed_by_peer(c.read_until_closed()));
+}
+
+// Verifies that two requests are served on one keep-alive connection.
+TEST(http_server, keep_alive_serves_two_requests_on_one_connection) {
+  running_server s(loopback_options());
+  s.server().add_route("POST /echo", echo);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response first;
+  ASSERT_FALSE(c.request(http::verb::post, "/echo", first, "one"));
+  EXPECT_TRUE(first.keep_alive());
+  client_response second;
+  ASSERT_FALSE(c.request(http::verb::post, "/echo", second, "two"));
+  EXPECT_EQ(first.body(), "one");
+  EXPECT_EQ(second.body(), "two");
+}
+
+// Verifies that "Connection: close" from the client is honoured: the response says close and the
+// server closes the connection.
+TEST(http_server, connection_close_closes_after_response) {
+  running_server s(loopback_options());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(
+      c.request(http::verb::get, "/-/healthy", res, "", {{http::field::connection, "close"}}));
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(test::closed_by_peer(c.read_until_closed()));
+}
+
+// Verifies that a handler that throws gives 500 and the server keeps serving.
+TEST(http_server, throwing_handler_gives_500) {
+  running_server s(loopback_options());
+  s.server().add_route("GET /boom", [](const request&) -> net::awaitable<response> {
+    throw std::runtime_error("boom");
+    co_return response{};
+  });
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/boom", res));
+  EXPECT_EQ(res.result(), http::status::internal_server_error);
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+}
+
+// Verifies that a handler may be a coroutine that suspends (here on a timer) before answering.
+TEST(http_server, coroutine_handler_may_suspend) {
+  running_server s(loopback_options());
+  s.server().add_route("GET /later", [](const request&) -> net::awaitable<response> {
+    net::steady_timer timer(co_await net::this_coro::executor, std::chrono::milliseconds(1));
+    co_await timer.async_wait(net::use_awaitable);
+    response res{http::status::accepted, 11};
+    res.body() = "later";
+    co_return res;
+  });
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/later", res));
+  EXPECT_EQ(res.result(), http::status::accepted);
+  EXPECT_EQ(res.body(), "later");
+}
+
+// Verifies that a client that never finishes its request is disconnected after read_timeout.
+TEST(http_server, slow_client_is_disconnected_after_read_timeout) {
+  auto opt = loopback_options();
+  opt.read_timeout = std::chrono::milliseconds(200);
+  running_server s(opt);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  const auto began = std::chrono::steady_clock::now();
+  ASSERT_FALSE(c.write_raw("GET /-/healthy HTTP/1.1\r\nHost: x\r\n"));  // no blank line
+  const auto ec = c.read_until_closed(std::chrono::seconds(10));
+  const auto waited = std::chrono::steady_clock::now() - began;
+  EXPECT_TRUE(test::closed_by_peer(ec)) << ec.message();
+  EXPECT_GE(waited, std::chrono::milliseconds(150));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+// Verifies that an idle keep-alive connection is closed after read_timeout.
+TEST(http_server, idle_keep_alive_connection_is_closed_after_read_timeout) {
+  auto opt = loopback_options();
+  opt.read_timeout = std::chrono::milliseconds(200);
+  running_server s(opt);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  ASSERT_TRUE(res.keep_alive());
+  const auto ec = c.read_until_closed(std::chrono::seconds(10));
+  EXPECT_TRUE(test::closed_by_peer(ec)) << ec.message();
+}
+
+// Verifies that "Expect: 100-continue" gets an interim 100 before the body is sent.
+TEST(http_server, expect_continue_gets_100_before_body) {
+  running_server s(loopback_options());
+  s.server().add_route("POST /echo", echo);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  ASSERT_FALSE(c.write_raw(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  client_response interim;
+  ASSERT_FALSE(c.read(interim));
+  EXPECT_EQ(interim.result(), http::status::continue_);
+  ASSERT_FALSE(c.write_raw("hello"));
+  client_response res;
+  ASSERT_FALSE(c.read(res));
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res.body(), "hello");
+}
+
+// Verifies that stop() closes open keep-alive connections, not only the listener.
+TEST(http_server, stop_closes_open_connections) {
+  running_server s(loopback_options());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  s.server().stop();
+  const auto ec = c.read_until_closed(std::chrono::seconds(10));
+  EXPECT_TRUE(test::closed_by_peer(ec)) << ec.message();
+  client late;
+  EXPECT_TRUE(late.connect(port));  // the listener is closed too
+}
+
+// Verifies that routes added later replace earlier ones and that a bad route form throws.
+TEST(http_server, add_route_replaces_and_validates) {
+  running_server s(loopback_options());
+  s.server().add_route("GET /-/healthy", [](const request&) -> net::awaitable<response> {
+    response res{http::status::ok, 11};
+    res.body() = "replaced";
+    co_return res;
+  });
+  EXPECT_THROW(s.server().add_route("/no-method", echo), std::invalid_argument);
+  EXPECT_THROW(s.server().add_route("GET no-slash", echo), std::invalid_argument);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  EXPECT_EQ(res.body(), "replaced");
+}
+
+// Verifies that ":0" listens on all interfaces (reachable through 127.0.0.1).
+TEST(http_server, empty_host_listens_on_all_interfaces) {
+  options opt;
+  opt.address = ":0";
+  running_server s(opt);
+  ASSERT_TRUE(s.problems.empty());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+}
+
+// Verifies that a host name ("localhost:0") is resolved at start.
+TEST(http_server, host_name_is_resolved) {
+  options opt;
+  opt.address = "localhost:0";
+  running_server s(opt);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+}
+
+// Verifies that a bracketed IPv6 address ("[::1]:0") is accepted and served.
+TEST(http_server, bracketed_ipv6_address) {
+  {
+    net::io_context probe_ioc;
+    net::ip::tcp::acceptor probe(probe_ioc);
+    boost::system::error_code ec;
+    probe.open(net::ip::tcp::v6(), ec);
+    if (!ec) {
+      probe.bind({net::ip::make_address("::1"), 0}, ec);
+    }
+    if (ec) {
+      GTEST_SKIP() << "no IPv6 loopback on this host: " << ec.message();
+    }
+  }
+  options opt;
+  opt.address = "[::1]:0";
+  running_server s(opt);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port, net::ip::make_address("::1")));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+}
+
+// Verifies that malformed addresses are errors naming -metrics-address and start() refuses.
+TEST(http_server, bad_address_is_reported) {
+  for (const char* bad : {"2112", "::1:2112", "[::1:2112", "a[b]:1"}) {
+    options opt;
+    opt.address = bad;
+    running_server s(opt);
+    EXPECT_TRUE(has_error_at(s.problems, "-metrics-address")) << bad;
+    EXPECT_THROW(s.server().start(), std::logic_error) << bad;
+  }
+}
+
+// Verifies that binding a port already in use throws from start().
+TEST(http_server, port_in_use_throws) {
+  running_server first(loopback_options());
+  const auto port = first.start();
+  options opt;
+  opt.address = "127.0.0.1:" + std::to_string(port);
+  running_server second(opt);
+  EXPECT_THROW(second.server().start(), std::system_error);
+}
+
+// Verifies that an unreadable -metrics-tls-config file is an error naming the file.
+TEST(http_server, unreadable_web_config_is_reported) {
+  auto opt = loopback_options();
+  opt.web_config_file = "/nonexistent/web-config.yml";
+  running_server s(opt);
+  ASSERT_TRUE(has_errors(s.problems));
+  EXPECT_THAT(s.problems.front().to_string(), HasSubstr("/nonexistent/web-config.yml"));
+  EXPECT_THROW(s.server().start(), std::logic_error);
+}
+
+// Verifies that http_server_config.headers from the web config are added to every response.
+TEST(http_server, web_config_headers_are_added) {
+  test::temp_dir dir;
+  auto opt = loopback_options();
+  opt.web_config_file = dir.write("web.yml",
+                                  "http_server_config:\n"
+                                  "  headers:\n"
+                                  "    X-Frame-Options: deny\n"
+                                  "    X-Content-Type-Options: nosniff\n");
+  running_server s(opt);
+  ASSERT_FALSE(has_errors(s.problems));
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/nope", res));
+  EXPECT_EQ(res[http::field::x_frame_options], "deny");
+  EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
+}
+
+}  // namespace
+}  // namespace ke::server
