@@ -21,7 +21,7 @@ class json_formatter : public spdlog::formatter {
     std::time_t t = std::chrono::system_clock::to_time_t(msg.time);
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char buf[40];
+    char buf[64];
     auto ms = secs.time_since_epoch().count() % 1000;
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,

@@ -22,13 +22,11 @@ std::size_t route_test(const config::config& cfg, const rule_tree& tree, std::is
   for (std::size_t line_no = 1; std::getline(events, line); ++line_no) {
     auto where = source + ":" + std::to_string(line_no) + ": ";
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto parsed = nlohmann::json::parse(line, nullptr, false);
-    if (parsed.is_discarded()) {
-      try {
-        (void)nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
-        err << where << "invalid JSON at byte " << e.byte << "\n";
-      }
+    nlohmann::json parsed;
+    try {
+      parsed = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      err << where << "invalid JSON at byte " << e.byte << "\n";
       ++bad;
       continue;
     }
