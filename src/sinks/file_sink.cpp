@@ -153,7 +153,11 @@ bool file_sink::open_file(std::string* error) {
     ::close(fd_);
   }
   fd_ = fd;
-  regular_ = S_ISREG(st.st_mode);
+  // /dev/stdout, /dev/fd/N, /proc/self/fd/N may resolve to a regular file when the process's
+  // output is redirected to one; renaming such a path would move the device node or symlink,
+  // so only genuine files are rotated.
+  const bool special_path = opts_.path.rfind("/dev/", 0) == 0 || opts_.path.rfind("/proc/", 0) == 0;
+  regular_ = S_ISREG(st.st_mode) && !special_path;
   size_ = regular_ ? static_cast<std::uint64_t>(st.st_size) : 0;
   return true;
 }

@@ -239,6 +239,24 @@ TEST_F(file_sink_test, never_rotates_char_device) {
   }
 }
 
+// Verifies that /dev/stdout is not rotated even when fd 1 is redirected to a regular file.
+TEST_F(file_sink_test, never_rotates_dev_stdout_backed_by_regular_file) {
+  const auto file = dir.path() / "captured";
+  std::unique_ptr<file_sink> s;
+  {
+    testing::stdout_capture cap(file);
+    auto o = opts(10);
+    o.path = "/dev/stdout";
+    s = open(o);
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->rotates());
+    EXPECT_EQ(send_now(ioc, *s, records(1, 3)), send_result::ok);
+  }
+  s.reset();
+  EXPECT_EQ(split_lines(read_file(file)).size(), 3u);
+  EXPECT_TRUE(fs::exists("/dev/stdout"));
+}
+
 // Verifies that a write error leads to one reopen and then a retry result.
 TEST_F(file_sink_test, write_error_returns_retry) {
   auto o = opts();
