@@ -8,24 +8,15 @@ namespace ke::route::tmpl {
 
 namespace {
 
-const ojson* child(const ojson* j, std::string_view key) {
-  if (j == nullptr || !j->is_object()) {
-    return nullptr;
-  }
-  if (key.empty()) {
-    return j;  // an inline (embedded) struct shares its container's JSON object
-  }
-  auto it = j->find(key);
-  return it == j->end() ? nullptr : &*it;
-}
-
 class executor {
  public:
-  executor(const value& root, std::string& out) : out_(out) { vars_.emplace_back("$", root); }
+  executor(const value& root, std::string& out) : root_(root), out_(out) {
+    vars_.emplace_back("$", root);
+  }
 
   void run(const std::vector<list_node>& list) {
     try {
-      walk(list, vars_.front().second);
+      walk(list, root_);  // not vars_[0]: vars_ reallocates as variables are declared
     } catch (const exec_error& e) {
       throw exec_error("line " + std::to_string(line_) + ": " + e.what());
     }
@@ -327,7 +318,7 @@ class executor {
           throw exec_error(name + " has arguments but cannot be invoked as function");
         }
         for (const member* m : r.path) {
-          j = child(j, m->json_key);
+          j = json_child(j, m->json_key);
         }
         value v = from_node(r.type, j, recv.owned);
         v.addressable = true;
@@ -364,12 +355,9 @@ class executor {
       case method_id::get_timestamp_ms:
       case method_id::get_timestamp_iso8601: {
         // firstTimestamp, or eventTime when it is zero.
-        value ft = from_node(lookup(recv.type, "FirstTimestamp").type,
-                             child(recv.j, "firstTimestamp"), nullptr);
-        go_time t = time_of(ft);
+        go_time t = time_of_json(json_child(recv.j, "firstTimestamp"));
         if (t.is_zero()) {
-          t = time_of(
-              from_node(lookup(recv.type, "EventTime").type, child(recv.j, "eventTime"), nullptr));
+          t = time_of_json(json_child(recv.j, "eventTime"));
         }
         if (id == method_id::get_timestamp_ms) {
           return value::make_int(unix_nano_wrapped(t) / 1000000);
@@ -408,6 +396,7 @@ class executor {
     throw exec_error("unsupported method");
   }
 
+  const value& root_;
   std::string& out_;
   std::vector<std::pair<std::string, value>> vars_;
   int line_ = 1;

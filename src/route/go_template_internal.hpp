@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -173,6 +174,12 @@ struct value {
 value from_node(const go_type* type, const ojson* j, const std::shared_ptr<const ojson>& owned);
 value from_owned_json(ojson j);  // dynamic JSON owned by the value
 
+// The member `key` of a JSON object ("" = the object itself, for inline embedded structs);
+// nullptr when absent or j is not an object.
+const ojson* json_child(const ojson* j, std::string_view key);
+// A JSON number as int64 (0 when absent or not a number).
+std::int64_t json_int(const ojson* j);
+
 // Go's type name of a value, for messages.
 std::string type_name(const value& v);
 
@@ -205,7 +212,8 @@ bool is_empty(const value& v);
 
 // Time helpers (UTC only: metav1 times are printed as the process's Local zone, which is UTC in
 // the container images this replaces).
-go_time time_of(const value& v);  // v is a time_ value or time_ node
+go_time time_of(const value& v);       // v is a time_ value or time_ node
+go_time time_of_json(const ojson* j);  // an RFC 3339 string; zero time when null/invalid
 std::string format_time(const go_time& t, std::string_view layout);
 constexpr std::string_view time_string_layout = "2006-01-02 15:04:05.999999999 -0700 MST";
 go_time now_time();
@@ -230,6 +238,15 @@ struct func_def {
 };
 
 const func_def* find_func(std::string_view name);
+std::span<const func_def> sprig_funcs();  // go_template_sprig.cpp
+
+// Argument conversion with Go's error messages (go_template_funcs.cpp).
+[[noreturn]] void wrong_type(const value& v, const char* expected);
+const std::string& str_arg(const value& v);
+std::int64_t int_arg(const value& v);
+bool bool_arg(const value& v);
+// fmt.Sprint(args[first:]...): a space between operands when neither side is a string.
+std::string sprint(const std::vector<value>& args, std::size_t first = 0);
 
 // ---------------------------------------------------------------------------------------------
 // Parse tree.
@@ -274,6 +291,47 @@ struct tree {
   std::vector<list_node> root;
   bool constant = false;  // root is a single text node (or empty)
 };
+
+// Tokens (go_template_lex.cpp).
+enum class tok : std::uint8_t {
+  text,
+  left,   // {{
+  right,  // }}
+  space,
+  field,     // .Name
+  variable,  // $name or $
+  ident,     // function name
+  string_,   // already unquoted
+  number,    // text of a number or char constant (value in token::num)
+  bool_,
+  dot,
+  pipe,
+  lparen,
+  rparen,
+  comma,
+  declare,  // :=
+  assign,   // =
+  kw_if,
+  kw_else,
+  kw_end,
+  kw_range,
+  kw_with,
+  kw_nil,
+  kw_break,
+  kw_continue,
+  kw_unsupported,  // define, template, block
+  eof,
+};
+
+struct token {
+  tok t;
+  std::string val;
+  int line;
+  value num;  // number
+};
+
+// Lexes a whole template; throws exec_error "line N: message" on failure.
+std::vector<token> lex(std::string_view text);
 
 // Lexes and parses (go_template_parse.cpp); throws exec_error "line N: message" on failure.
 std::vector<list_node> parse_list_nodes(std::string_view text);

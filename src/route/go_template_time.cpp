@@ -90,19 +90,23 @@ void fraction(std::int32_t nsec, char sep, int digits, bool trim, std::string& o
 
 }  // namespace
 
-go_time time_of(const value& v) {
-  if (v.k == value::kind::time_) {
-    return v.t;
-  }
+go_time time_of_json(const ojson* j) {
   go_time t;
-  if (v.k == value::kind::node && v.j != nullptr && v.j->is_string()) {
-    std::int64_t ns = parse_rfc3339_ns(v.j->get_ref<const std::string&>());
+  if (j != nullptr && j->is_string()) {
+    std::int64_t ns = parse_rfc3339_ns(j->get_ref<const std::string&>());
     if (ns != -1) {
       t.sec = floor_div(ns, 1000000000);
       t.nsec = static_cast<std::int32_t>(ns - t.sec * 1000000000);
     }
   }
   return t;
+}
+
+go_time time_of(const value& v) {
+  if (v.k == value::kind::time_) {
+    return v.t;
+  }
+  return v.k == value::kind::node ? time_of_json(v.j) : go_time{};
 }
 
 std::string format_time(const go_time& t, std::string_view layout) {
