@@ -43,6 +43,10 @@ struct record {
   std::int64_t time_ns = 0;
   // Labels the source asks for on top of the receiver's stream labels (kube-bench).
   string_pairs stream_labels;
+  // Where the record came from, opaque to sinks, for acknowledgements (sinks report it back
+  // through sinks::delivery_observer once the record is durably delivered). Kube events:
+  // "<uid>/<resourceVersion>"; ingest: the request it came in (e.g. "ingest:<id>#<n>").
+  std::string source_position;
 };
 
 using record_ptr = std::shared_ptr<const record>;

@@ -1,0 +1,740 @@
+#include "sinks/loki/loki_sink.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/thread_pool.hpp>
+#include <utility>
+#include <variant>
+
+#include "route/layout.hpp"
+
+namespace ke::sinks::loki {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+const prometheus::Histogram::BucketBoundaries push_buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                              0.5,   1,    2.5,   5,    10,  30};
+
+// A receiver name made safe as one directory name.
+std::string dir_name(std::string_view name) {
+  std::string out;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    out += ok ? c : '_';
+  }
+  if (out.empty() || out == "." || out == "..") {
+    out = "_" + out;
+  }
+  return out;
+}
+
+// Cuts s to at most n bytes without splitting a UTF-8 sequence.
+void cut_utf8(std::string& s, std::size_t n) {
+  if (s.size() <= n) {
+    return;
+  }
+  std::size_t end = n;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  s.resize(end);
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+prometheus::Counter& counter(ke::metrics& m, const std::string& name, const std::string& help,
+                             const std::string& receiver) {
+  return prometheus::BuildCounter()
+      .Name(m.prefix() + name)
+      .Help(help)
+      .Register(m.registry())
+      .Add({{"receiver", receiver}});
+}
+
+prometheus::Gauge& gauge(ke::metrics& m, const std::string& name, const std::string& help,
+                         const std::string& receiver) {
+  return prometheus::BuildGauge()
+      .Name(m.prefix() + name)
+      .Help(help)
+      .Register(m.registry())
+      .Add({{"receiver", receiver}});
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// validation
+
+void validate_loki_config(const config::loki_sink& cfg, const std::string& path,
+                          diagnostics& problems) {
+  using level = diagnostic::level;
+  auto error = [&](const std::string& key, std::string m) {
+    problems.push_back({level::error, path + "." + key, std::move(m)});
+  };
+  auto warn = [&](const std::string& key, std::string m) {
+    problems.push_back({level::warning, path + "." + key, std::move(m)});
+  };
+  if (cfg.url.empty()) {
+    error("url", "required (e.g. http://loki:3100/loki/api/v1/push)");
+  } else {
+    std::string why;
+    const auto u = url::parse(cfg.url, &why);
+    if (!u) {
+      error("url", why);
+    } else {
+      if (u->target == "/") {
+        warn("url", "no path: pushing to /loki/api/v1/push");
+      }
+      const bool tls_set = cfg.tls_.insecure_skip_verify || !cfg.tls_.server_name.empty() ||
+                           !cfg.tls_.ca_file.empty() || !cfg.tls_.cert_file.empty() ||
+                           !cfg.tls_.key_file.empty();
+      if (!u->https() && tls_set) {
+        warn("tls", "ignored: the url is http, not https");
+      }
+      if (u->https() && cfg.tls_.insecure_skip_verify) {
+        warn("tls.insecureSkipVerify", "the Loki server certificate is not verified");
+      }
+    }
+  }
+  label_rules::compile(cfg, path, problems);
+
+  if (cfg.encoding == config::loki_encoding::protobuf && cfg.gzip) {
+    warn("gzip", "applies to encoding: json only (protobuf is snappy-compressed); ignored");
+  }
+  if (cfg.batch_size == 0) {
+    error("batchSize", "must be greater than 0");
+  } else if (cfg.batch_size > max_push_bytes) {
+    warn("batchSize", "capped to " + std::to_string(max_push_bytes) +
+                          " bytes: Loki's default ingestion burst (6 MB) rejects bigger pushes");
+  }
+  if (cfg.batch_wait <= milliseconds::zero()) {
+    error("batchWait", "must be greater than 0");
+  }
+  if (cfg.timeout <= milliseconds::zero()) {
+    error("timeout", "must be greater than 0");
+  }
+  if (cfg.min_backoff <= milliseconds::zero()) {
+    error("minBackoff", "must be greater than 0");
+  }
+  if (cfg.max_backoff < cfg.min_backoff) {
+    error("maxBackoff", "must not be less than minBackoff");
+  }
+  if (cfg.max_retries < 0) {
+    error("maxRetries", "must not be negative");
+  }
+  if (cfg.max_line_size > max_push_bytes) {
+    warn("maxLineSize", "lines are limited to " + std::to_string(max_push_bytes) +
+                            " bytes anyway (the largest push Loki accepts by default)");
+  }
+  if (cfg.max_queued_bytes == 0) {
+    error("maxQueuedBytes", "must be greater than 0");
+  }
+  if (!cfg.spool_.dir.empty() && cfg.spool_.max_bytes == 0) {
+    error("spool.maxBytes", "must be greater than 0");
+  }
+
+  const auto& ba = cfg.basic_auth_;
+  const bool basic = !ba.username.empty() || !ba.password.empty() || !ba.password_file.empty();
+  const bool bearer = !cfg.bearer_token.empty() || !cfg.bearer_token_file.empty();
+  if (!ba.password.empty() && !ba.password_file.empty()) {
+    error("basicAuth.passwordFile", "set either password or passwordFile, not both");
+  }
+  if (basic && ba.username.empty()) {
+    error("basicAuth.username", "required with a password");
+  }
+  if (!cfg.bearer_token.empty() && !cfg.bearer_token_file.empty()) {
+    error("bearerTokenFile", "set either bearerToken or bearerTokenFile, not both");
+  }
+  if (basic && bearer) {
+    error("bearerToken", "set either basicAuth or a bearer token, not both");
+  }
+  for (const auto& [name, value] : cfg.headers) {
+    if (beast::iequals(name, "Authorization") && (basic || bearer)) {
+      warn("headers." + name, "replaced by the basicAuth / bearer token credentials");
+    }
+    if (beast::iequals(name, "X-Scope-OrgID") && !cfg.tenant.empty()) {
+      warn("headers." + name, "replaced by tenant");
+    }
+    if (beast::iequals(name, "Content-Type") || beast::iequals(name, "Content-Encoding") ||
+        beast::iequals(name, "Content-Length") || beast::iequals(name, "Host")) {
+      warn("headers." + name, "set by the Loki client; ignored");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// loki_sink
+
+loki_sink::loki_sink(net::any_io_executor ex, parts p, ke::metrics& m)
+    : ex_(std::move(ex)),
+      name_(std::move(p.receiver)),
+      cfg_(std::move(p.cfg)),
+      rules_(std::move(p.rules)),
+      format_(std::move(p.format)),
+      batch_bytes_(std::clamp<std::size_t>(cfg_.batch_size, 1, max_push_bytes)),
+      max_line_(cfg_.max_line_size == 0 ? max_push_bytes
+                                        : std::min(cfg_.max_line_size, max_push_bytes)),
+      client_(ex_, p.endpoint, std::move(p.tls), cfg_),
+      spool_(std::move(p.spool_)),
+      worker_(spool_ ? std::make_unique<net::thread_pool>(1) : nullptr),
+      batcher_(batch_bytes_, cfg_.batch_wait),
+      backoff_(cfg_.min_backoff, cfg_.max_backoff),
+      metrics_(m),
+      pump_wake_(ex_, steady::time_point::max()),
+      timer_wake_(ex_, steady::time_point::max()),
+      retry_timer_(ex_),
+      room_(ex_),
+      done_(ex_),
+      entries_sent_(counter(m, "loki_entries_sent_total", "Entries Loki accepted (2xx).", name_)),
+      bytes_sent_(counter(m, "loki_bytes_sent_total",
+                          "Line and structured metadata bytes of the entries Loki accepted.",
+                          name_)),
+      body_bytes_sent_(counter(m, "loki_request_bytes_sent_total",
+                               "Encoded (compressed) push body bytes Loki accepted.", name_)),
+      retries_(counter(m, "loki_retries_total", "Pushes retried after a failure.", name_)),
+      entries_spooled_(counter(m, "loki_entries_spooled_total",
+                               "Entries written to the disk spool while Loki was unreachable.",
+                               name_)),
+      lines_truncated_(counter(m, "loki_lines_truncated_total",
+                               "Lines cut to maxLineSize (maxLineSizePolicy: truncate).", name_)),
+      queue_bytes_(gauge(m, "loki_queue_bytes",
+                         "Bytes of batches waiting in memory (encoded) plus the open batch.",
+                         name_)),
+      spool_bytes_(gauge(m, "loki_spool_bytes", "Bytes of batches in the disk spool.", name_)),
+      spool_batches_(gauge(m, "loki_spool_batches", "Batches in the disk spool.", name_)),
+      push_duration_(prometheus::BuildHistogram()
+                         .Name(m.prefix() + "loki_push_duration_seconds")
+                         .Help("Duration of Loki push requests, failed ones included.")
+                         .Register(m.registry())
+                         .Add({{"receiver", name_}}, push_buckets)),
+      batches_family_(prometheus::BuildCounter()
+                          .Name(m.prefix() + "loki_batches_total")
+                          .Help("Push requests by HTTP status code (error = transport error).")
+                          .Register(m.registry())),
+      dropped_family_(prometheus::BuildCounter()
+                          .Name(m.prefix() + "loki_entries_dropped_total")
+                          .Help("Entries given up, by reason.")
+                          .Register(m.registry())) {
+  update_gauges();
+  if (spool_ && spool_->batches() > 0) {
+    spdlog::info("loki {}: {} batch(es), {} bytes in the spool {} will be replayed first", name_,
+                 spool_->batches(), spool_->bytes(), spool_->dir());
+  }
+  net::co_spawn(ex_, pump(), net::detached);
+  net::co_spawn(ex_, batch_timer(), net::detached);
+}
+
+loki_sink::~loki_sink() {
+  if (worker_) {
+    worker_->join();
+  }
+}
+
+void loki_sink::set_backoff_random(ke::backoff::random_source r) {
+  backoff_ = ke::backoff(cfg_.min_backoff, cfg_.max_backoff, std::move(r));
+}
+
+net::awaitable<void> loki_sink::sleep_on(net::steady_timer& t) {
+  boost::system::error_code ec;  // operation_aborted is the wake-up, expiry the timeout
+  co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
+}
+
+template <class F>
+net::awaitable<std::invoke_result_t<F>> loki_sink::on_worker(F f) {
+  using R = std::invoke_result_t<F>;
+  co_return co_await net::co_spawn(
+      worker_->get_executor(), [f = std::move(f)]() mutable -> net::awaitable<R> { co_return f(); },
+      net::use_awaitable);
+}
+
+std::size_t loki_sink::queued_bytes() const { return memory_bytes_ + batcher_.open_bytes(); }
+
+bool loki_sink::idle() const {
+  return batcher_.empty() && memory_.empty() && !in_flight_memory_ && !spilling_ &&
+         (!spool_ || spool_->batches() == 0);
+}
+
+std::uint64_t loki_sink::take_errors() { return std::exchange(errors_, 0); }
+
+void loki_sink::update_gauges() {
+  const auto q = queued_bytes();
+  peak_queued_bytes_ = std::max(peak_queued_bytes_, q);
+  queue_bytes_.Set(static_cast<double>(q));
+  if (spool_) {
+    spool_bytes_.Set(static_cast<double>(spool_->bytes()));
+    spool_batches_.Set(static_cast<double>(spool_->batches()));
+  }
+}
+
+void loki_sink::drop_entries(std::size_t n, std::string_view reason) {
+  if (n == 0) {
+    return;
+  }
+  dropped_family_.Add({{"receiver", name_}, {"reason", std::string(reason)}})
+      .Increment(static_cast<double>(n));
+}
+
+void loki_sink::ack_delivered(const std::vector<std::string>& positions) {
+  if (observer_ != nullptr && !positions.empty()) {
+    observer_->delivered(name_, positions);
+  }
+}
+
+void loki_sink::ack_dropped(const std::vector<std::string>& positions, std::string_view reason) {
+  if (observer_ != nullptr && !positions.empty()) {
+    observer_->dropped(name_, positions, reason);
+  }
+}
+
+bool loki_sink::has_room() const {
+  if (memory_bytes_ < cfg_.max_queued_bytes) {
+    return true;
+  }
+  return spool_ && spool_->has_room(spool::file_size_for(batch_bytes_));
+}
+
+void loki_sink::seal(batch b) {
+  if (b.empty()) {
+    return;
+  }
+  sealed s;
+  s.body =
+      cfg_.encoding == config::loki_encoding::json ? encode_json(b, cfg_.gzip) : encode_protobuf(b);
+  s.entries = b.entries;
+  s.bytes = b.bytes;
+  s.positions = std::move(b.positions);
+  memory_bytes_ += s.body.body.size();
+  memory_.push_back(std::move(s));
+  update_gauges();
+  wake(pump_wake_);
+}
+
+net::awaitable<send_result> loki_sink::send(std::vector<record_ptr> records) {
+  if (closing_) {
+    co_return send_result::retry;
+  }
+  if (!has_room()) {
+    // Give the pump (or a spill) a moment to make room before pushing back on the receiver.
+    room_.expires_after(std::chrono::seconds(1));
+    send_waiting_ = true;
+    co_await sleep_on(room_);
+    send_waiting_ = false;
+    if (!has_room()) {
+      if (const auto n = spool_log_.allow()) {
+        spdlog::warn(
+            "loki {}: memory queue ({} bytes){} full; holding records back ({} time(s) since the "
+            "last report)",
+            name_, queued_bytes(), spool_ ? " and spool" : "", n);
+      }
+      co_return send_result::retry;
+    }
+  }
+  const auto now = steady::now();
+  string_pairs labels;
+  string_pairs meta;
+  std::string error;
+  static const std::vector<std::string> no_positions;
+  for (const auto& r : records) {
+    std::vector<std::string> one;
+    if (observer_ != nullptr && !r->source_position.empty()) {
+      one.push_back(r->source_position);
+    }
+    entry e;
+    error.clear();
+    if (!format_.append(*r, e.line, &error)) {
+      ++errors_;
+      drop_entries(1, "template_error");
+      ack_dropped(one, "template_error");
+      if (const auto n = template_log_.allow()) {
+        spdlog::error("loki {}: layout failed for {} record(s): {}", name_, n, error);
+      }
+      continue;
+    }
+    if (e.line.size() > max_line_) {
+      if (cfg_.on_line_too_long == config::line_too_long::drop) {
+        ++errors_;
+        drop_entries(1, "line_too_long");
+        ack_dropped(one, "line_too_long");
+        if (const auto n = line_log_.allow()) {
+          spdlog::warn("loki {}: dropped {} line(s) longer than {} bytes", name_, n, max_line_);
+        }
+        continue;
+      }
+      cut_utf8(e.line, max_line_);
+      lines_truncated_.Increment();
+    }
+    if (const auto skipped = rules_.labels_for(*r, labels); skipped > 0) {
+      if (const auto n = label_log_.allow()) {
+        spdlog::warn("loki {}: skipped {} invalid or excess record label(s)", name_, n);
+      }
+    }
+    if (labels.empty()) {
+      ++errors_;
+      drop_entries(1, "no_labels");
+      ack_dropped(one, "no_labels");
+      if (const auto n = label_log_.allow()) {
+        spdlog::warn("loki {}: dropped {} record(s) without any label", name_, n);
+      }
+      continue;
+    }
+    rules_.metadata_for(*r, meta);
+    e.metadata = meta;
+    e.time_ns = r->time_ns != 0 ? r->time_ns : now_ns();
+    const bool was_empty = batcher_.empty();
+    std::string position = one.empty() ? std::string() : std::move(one.front());
+    if (auto closed = batcher_.add(labels, std::move(e), std::move(position), now)) {
+      seal(std::move(*closed));
+    }
+    if (was_empty) {
+      wake(timer_wake_);  // re-arm at the new batch's due time
+    }
+  }
+  update_gauges();
+  co_await spill_excess();
+  co_return send_result::ok;
+}
+
+net::awaitable<bool> loki_sink::spill(sealed b, bool at_head) {
+  std::string error;
+  const bool ok = co_await on_worker([this, &b, &error, at_head] {
+    return at_head ? spool_->prepend(b.body, b.entries, b.bytes, &error)
+                   : spool_->append(b.body, b.entries, b.bytes, &error);
+  });
+  if (ok) {
+    entries_spooled_.Increment(static_cast<double>(b.entries));
+    ack_delivered(b.positions);
+    if (!error.empty()) {
+      spdlog::warn("loki {}: {}", name_, error);
+    }
+  } else {
+    spdlog::error("loki {}: cannot write to the spool: {}", name_, error);
+    memory_bytes_ += b.body.body.size();
+    memory_.push_front(std::move(b));  // keep it (and its order) in memory
+  }
+  update_gauges();
+  co_return ok;
+}
+
+net::awaitable<void> loki_sink::spill_excess() {
+  if (!spool_ || spilling_) {
+    co_return;
+  }
+  spilling_ = true;
+  while (memory_bytes_ > cfg_.max_queued_bytes && !memory_.empty()) {
+    const auto size = memory_.front().body.body.size();
+    if (!spool_->has_room(spool::file_size_for(size))) {
+      if (const auto n = spool_log_.allow()) {
+        spdlog::warn(
+            "loki {}: spool full ({} of {} bytes); keeping batches in memory ({} time(s) "
+            "since the last report)",
+            name_, spool_->bytes(), spool_->max_bytes(), n);
+      }
+      break;
+    }
+    sealed b = std::move(memory_.front());
+    memory_.pop_front();
+    memory_bytes_ -= size;
+    if (!co_await spill(std::move(b), false)) {
+      break;
+    }
+  }
+  spilling_ = false;
+  wake(pump_wake_);
+  if (send_waiting_) {
+    wake(room_);
+  }
+}
+
+net::awaitable<void> loki_sink::batch_timer() {
+  while (!closing_) {
+    timer_wake_.expires_at(batcher_.due());
+    co_await sleep_on(timer_wake_);
+    if (closing_) {
+      break;
+    }
+    if (auto b = batcher_.poll(steady::now())) {
+      seal(std::move(*b));
+      co_await spill_excess();
+    }
+  }
+  timer_done_ = true;
+  wake(done_);
+}
+
+net::awaitable<void> loki_sink::pump() {
+  while (true) {
+    current_batch c;
+    if (spool_ && spool_->batches() > 0) {
+      const auto corrupt_before = spool_->corrupt();
+      auto sb = co_await on_worker([this] { return spool_->front(); });
+      if (const auto bad = spool_->corrupt() - corrupt_before; bad > 0) {
+        dropped_family_.Add({{"receiver", name_}, {"reason", "spool_corrupt"}});
+        spdlog::error("loki {}: {} damaged spool file(s) moved aside (*.corrupt in {})", name_, bad,
+                      spool_->dir());
+        update_gauges();
+      }
+      if (!sb) {
+        continue;
+      }
+      c.b.body = std::move(sb->body);
+      c.b.entries = sb->entries;
+      c.b.bytes = sb->bytes;
+      c.from_spool = true;
+      c.spool_seq = sb->seq;
+    } else if (spilling_) {
+      pump_wake_.expires_at(steady::time_point::max());
+      co_await sleep_on(pump_wake_);  // the batch being spilled must land first (order)
+      continue;
+    } else if (!memory_.empty()) {
+      c.b = std::move(memory_.front());
+      memory_.pop_front();
+      in_flight_memory_ = true;
+    } else if (closing_) {
+      break;
+    } else {
+      pump_wake_.expires_at(steady::time_point::max());
+      co_await sleep_on(pump_wake_);
+      continue;
+    }
+
+    const result r = co_await deliver(c);
+    if (c.from_spool) {
+      if (r != result::abandoned) {
+        const auto seq = c.spool_seq;
+        co_await on_worker([this, seq] {
+          spool_->remove(seq);
+          return true;
+        });
+      }
+    } else {
+      in_flight_memory_ = false;
+      memory_bytes_ -= c.b.body.body.size();
+      if (r == result::abandoned) {
+        memory_bytes_ += c.b.body.body.size();
+        memory_.push_front(std::move(c.b));
+        returned_in_flight_ = true;
+      }
+    }
+    update_gauges();
+    if (send_waiting_) {
+      wake(room_);
+    }
+    if (r == result::abandoned) {
+      break;
+    }
+  }
+  pump_done_ = true;
+  wake(done_);
+}
+
+net::awaitable<loki_sink::result> loki_sink::deliver(current_batch& c) {
+  backoff_.reset();
+  int failures = 0;
+  while (true) {
+    if (closing_ && steady::now() >= give_up_at_) {
+      co_return result::abandoned;
+    }
+    const auto t0 = steady::now();
+    const push_outcome o = co_await client_.push(c.b.body);
+    push_duration_.Observe(std::chrono::duration<double>(steady::now() - t0).count());
+    batches_family_.Add({{"receiver", name_}, {"code", o.code()}}).Increment();
+    switch (o.what) {
+      case push_outcome::kind::ok:
+        entries_sent_.Increment(static_cast<double>(c.b.entries));
+        bytes_sent_.Increment(static_cast<double>(c.b.bytes));
+        body_bytes_sent_.Increment(static_cast<double>(c.b.body.body.size()));
+        ack_delivered(c.b.positions);
+        co_return result::delivered;
+      case push_outcome::kind::bad_request: {
+        // Loki stored the valid part; what it ignored is permanently invalid.
+        const std::size_t n = o.rejected > 0 ? std::min(o.rejected, c.b.entries) : c.b.entries;
+        entries_sent_.Increment(static_cast<double>(c.b.entries - n));
+        drop_entries(n, "bad_request");
+        ack_dropped(c.b.positions, "bad_request");
+        if (const auto k = bad_request_log_.allow()) {
+          spdlog::error(
+              "loki {}: Loki rejected entries of a push of {} (400 Bad Request, not "
+              "retried, {} such answer(s) since the last report): {}",
+              name_, c.b.entries, k, o.detail);
+        }
+        co_return result::dropped;
+      }
+      case push_outcome::kind::client_error:
+        drop_entries(c.b.entries, "client_error");
+        ack_dropped(c.b.positions, "client_error");
+        if (const auto k = client_error_log_.allow()) {
+          spdlog::error(
+              "loki {}: push of {} entries dropped: {} answered {} ({} such answer(s) "
+              "since the last report): {}",
+              name_, c.b.entries, client_.http().origin().origin(), o.status, k, o.detail);
+        }
+        co_return result::dropped;
+      case push_outcome::kind::auth:
+        if (const auto k = auth_log_.allow()) {
+          spdlog::error(
+              "loki {}: {} refused the push with {} ({} time(s) since the last "
+              "report): check basicAuth / bearerToken / tenant; retrying: {}",
+              name_, client_.http().origin().origin(), o.status, k, o.detail);
+        }
+        break;
+      case push_outcome::kind::retry:
+        break;
+    }
+    if (closing_ && steady::now() >= give_up_at_) {
+      co_return result::abandoned;
+    }
+    ++failures;
+    if (!spool_ && failures > cfg_.max_retries) {
+      drop_entries(c.b.entries, "max_retries");
+      ack_dropped(c.b.positions, "max_retries");
+      spdlog::error("loki {}: gave up on a push of {} entries after {} attempts ({}: {})", name_,
+                    c.b.entries, failures, o.code(), o.detail);
+      co_return result::dropped;
+    }
+    retries_.Increment();
+    milliseconds delay = backoff_.next();
+    if (o.retry_after) {
+      // The server's wish, within [minBackoff, maxBackoff].
+      delay = std::clamp(*o.retry_after, backoff_.min(), backoff_.max());
+    }
+    if (closing_ && steady::now() + delay >= give_up_at_) {
+      co_return result::abandoned;
+    }
+    if (const auto k = retry_log_.allow()) {
+      spdlog::warn(
+          "loki {}: push of {} entries failed ({}{}{}), retrying in {} ms ({} failure(s) "
+          "since the last report)",
+          name_, c.b.entries, o.code(), o.detail.empty() ? "" : ": ", o.detail, delay.count(), k);
+    }
+    retry_timer_.expires_after(delay);
+    co_await sleep_on(retry_timer_);
+  }
+}
+
+net::awaitable<void> loki_sink::close(std::chrono::steady_clock::time_point deadline) {
+  if (!closing_) {
+    closing_ = true;
+    deadline_ = deadline;
+    const auto now = steady::now();
+    // With a spool, stop pushing a little before the deadline to have time to write what is
+    // left to disk.
+    const auto left = deadline > now ? deadline - now : steady::duration::zero();
+    give_up_at_ = spool_ ? deadline - std::min<steady::duration>(std::chrono::seconds(2), left / 4)
+                         : deadline;
+    if (!batcher_.empty()) {
+      seal(batcher_.flush());
+    }
+    wake(pump_wake_);
+    wake(timer_wake_);
+    wake(retry_timer_);
+    wake(room_);
+  }
+  while (!pump_done_ || !timer_done_) {
+    const auto now = steady::now();
+    if (now >= give_up_at_) {
+      client_.close();  // abort a push in flight; deliver() then returns abandoned
+    }
+    done_.expires_at(now >= give_up_at_ ? now + milliseconds(50) : give_up_at_);
+    co_await sleep_on(done_);
+  }
+
+  std::size_t lost = 0;
+  std::vector<std::string> lost_positions;
+  // The batch the pump was pushing (put back at the front) is older than everything spooled
+  // meanwhile: it goes to the head of the spool, the rest after what is there.
+  bool head = returned_in_flight_;
+  while (!memory_.empty()) {
+    sealed b = std::move(memory_.front());
+    memory_.pop_front();
+    memory_bytes_ -= b.body.body.size();
+    if (spool_ && spool_->has_room(spool::file_size_for(b.body.body.size()))) {
+      if (co_await spill(std::move(b), head)) {
+        head = false;
+        continue;
+      }
+      b = std::move(memory_.front());  // spill() put it back
+      memory_.pop_front();
+      memory_bytes_ -= b.body.body.size();
+    }
+    lost += b.entries;
+    lost_positions.insert(lost_positions.end(), b.positions.begin(), b.positions.end());
+  }
+  if (lost > 0) {
+    drop_entries(lost, "shutdown");
+    ack_dropped(lost_positions, "shutdown");
+    spdlog::error("loki {}: {} entries could not be delivered{} before the shutdown deadline",
+                  name_, lost, spool_ ? " or spooled" : "");
+  } else if (spool_ && spool_->batches() > 0) {
+    spdlog::info("loki {}: {} batch(es) left in the spool {} for the next start", name_,
+                 spool_->batches(), spool_->dir());
+  }
+  update_gauges();
+}
+
+// ---------------------------------------------------------------------------------------------
+// factory
+
+sink_ptr make_loki_sink(net::any_io_executor ex, const config::receiver& r, ke::metrics& m,
+                        diagnostics& problems) {
+  const auto* cfg = std::get_if<config::loki_sink>(&r.sink_);
+  const std::string path = r.path + ".loki";
+  if (cfg == nullptr) {
+    problems.push_back({diagnostic::level::error, r.path, "not a loki receiver"});
+    return nullptr;
+  }
+  diagnostics found;
+  validate_loki_config(*cfg, path, found);
+  const bool bad = has_errors(found);
+  problems.insert(problems.end(), found.begin(), found.end());
+  if (bad) {
+    return nullptr;
+  }
+  diagnostics again;  // compile's diagnostics were already reported by validate
+  auto rules = label_rules::compile(*cfg, path, again);
+  auto endpoint = *url::parse(cfg->url);
+  if (endpoint.target == "/") {
+    endpoint.target = "/loki/api/v1/push";
+  }
+  std::shared_ptr<net::ssl::context> tls;
+  if (endpoint.https()) {
+    tls = http_client::make_tls_context(cfg->tls_, path + ".tls", problems);
+    if (!tls) {
+      return nullptr;
+    }
+  }
+  std::unique_ptr<const route::layout> layout;
+  if (cfg->layout_ && !cfg->layout_->is_null()) {
+    layout = route::layout::compile(*cfg->layout_, path + ".layout", problems);
+    if (!layout) {
+      return nullptr;
+    }
+  }
+  std::unique_ptr<spool> sp;
+  if (!cfg->spool_.dir.empty()) {
+    std::string error;
+    sp = spool::open(cfg->spool_.dir + "/" + dir_name(r.name), cfg->spool_.max_bytes, &error);
+    if (!sp) {
+      problems.push_back({diagnostic::level::error, path + ".spool.dir", error});
+      return nullptr;
+    }
+  }
+  loki_sink::parts p{r.name,
+                     *cfg,
+                     std::move(*rules),
+                     line_format(std::move(layout), false),
+                     std::move(endpoint),
+                     std::move(tls),
+                     std::move(sp)};
+  return std::make_unique<loki_sink>(std::move(ex), std::move(p), m);
+}
+
+}  // namespace ke::sinks::loki
