@@ -45,11 +45,13 @@ std::optional<std::pair<config::config, std::unique_ptr<const route::rule_tree>>
   std::unique_ptr<const route::rule_tree> tree;
   if (loaded.ok()) {
     tree = route::rule_tree::compile(loaded.cfg.route_, receiver_names(loaded.cfg), problems);
+    static constexpr const char* kinds[] = {"stdout", "file", "loki", "webhook"};
     for (const auto& r : loaded.cfg.receivers) {
       std::visit(
           [&](const auto& s) {
             if constexpr (requires { s.layout_; }) {
-              if (s.layout_) route::layout::compile(*s.layout_, r.path + ".layout", problems);
+              auto path = r.path + "." + kinds[r.sink_.index()] + ".layout";
+              if (s.layout_) route::layout::compile(*s.layout_, path, problems);
             }
           },
           r.sink_);
@@ -141,12 +143,14 @@ int run(const flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // sinks handle EPIPE; a closed stdout reader must not kill us
   auto parsed = ke::parse_flags(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed.error.empty()) {
     std::cerr << parsed.error << "\n" << ke::usage();
     return 2;
   }
   const auto& f = parsed.f;
+  ke::setup_logging("info", "");  // stderr from the start: stdout belongs to the stdout receiver
   switch (f.cmd) {
     case ke::command::help:
       std::cout << ke::usage();
@@ -164,6 +168,5 @@ int main(int argc, char** argv) {
     case ke::command::run:
       break;
   }
-  ke::setup_logging("info", "");
   return run(f);
 }

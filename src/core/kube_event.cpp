@@ -375,9 +375,8 @@ record build(const json& event, const kube_event_options& opt, const involved_ob
   ojson& doc = rec.doc;
   doc = object_with_capacity(18);
 
-  // metav1.TypeMeta, inline.
-  put_string_omitempty(doc, "kind", get_string(ev, "kind", ""));
-  put_string_omitempty(doc, "apiVersion", get_string(ev, "apiVersion", ""));
+  // metav1.TypeMeta (kind, apiVersion) is left out: resmoio's informer hands out objects with an
+  // empty TypeMeta, and watch objects carry it while list items don't; the line must not differ.
 
   ojson metadata = object_meta(get_object(ev, "metadata", ""));
   rec.uid = string_at(metadata, "uid");

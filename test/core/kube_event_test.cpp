@@ -59,9 +59,9 @@ json small_event() {
 // is the line resmoio's json.Marshal(EnhancedEvent) produces for it, derived by hand from the
 // Go structs (k8s.io/api v0.26 core/v1 Event, apimachinery ObjectMeta/Time/MicroTime, resmoio
 // pkg/kube/event.go). Rules exercised:
-//  pod_backoff_warning  - TypeMeta kind/apiVersion kept first (inline, omitempty, present in
-//                         watch objects); managedFields removed; "eventTime":null (zero
-//                         MicroTime, struct so no omitempty); count kept; reportingComponent/
+//  pod_backoff_warning  - TypeMeta kind/apiVersion dropped (present in watch objects, absent
+//                         from resmoio's informer objects); managedFields removed; "eventTime":null
+//                         (zero MicroTime, struct so no omitempty); count kept; reportingComponent/
 //                         reportingInstance after related; clusterName "" always present;
 //                         involvedObject last (shadows Event.InvolvedObject) with
 //                         "deleted":false and no labels (no lookup).
