@@ -89,6 +89,11 @@ bool split_host_port(std::string_view addr, std::string& host, std::string& port
   if (port.empty()) {
     port = "0";
   }
+  if (std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) &&
+      (port.size() > 5 || std::stoul(port) > 65535)) {
+    err = "invalid port \"" + port + "\"";
+    return false;
+  }
   host = std::string(h);
   return true;
 }
@@ -392,7 +397,7 @@ tcp::endpoint server_core::resolve_endpoint() {
     if (ec || results.empty()) {
       throw std::system_error(ec, "-metrics-address \"" + opt.address + "\": bad port");
     }
-    return tcp::endpoint(tcp::v6(), results.begin()->endpoint().port());
+    return tcp::endpoint(tcp::v6(), results.begin()->endpoint().port());  // see listen()
   }
   auto results = resolver.resolve(host, port_name, tcp::resolver::passive, ec);
   if (ec || results.empty()) {
@@ -407,38 +412,49 @@ tcp::endpoint server_core::resolve_endpoint() {
 }
 
 void server_core::listen(const tcp::endpoint& requested) {
-  tcp::endpoint ep = requested;
-  const bool wildcard = host.empty();
-  error_code ec;
   acceptor.emplace(strand);
-  acceptor->open(ep.protocol(), ec);
-  if (!ec && wildcard) {
-    acceptor->set_option(net::ip::v6_only(false), ec);  // dual stack [::]
-  }
-  if (ec && wildcard) {
-    // No IPv6 on this host: listen on 0.0.0.0 instead.
+  // Opens, binds and listens on ep; on failure closes the acceptor and says which step failed.
+  const auto try_listen = [this](const tcp::endpoint& ep, bool dual_stack,
+                                 error_code& ec) -> const char* {
     error_code ignored;
     acceptor->close(ignored);
-    ep = tcp::endpoint(tcp::v4(), ep.port());
-    ec.clear();
     acceptor->open(ep.protocol(), ec);
-  }
-  const auto fail = [&](const char* what) {
-    error_code ignored;
-    acceptor->close(ignored);
-    throw std::system_error(ec, "-metrics-address \"" + opt.address + "\": " + what);
+    if (ec) {
+      return "socket";
+    }
+    if (dual_stack) {
+      acceptor->set_option(net::ip::v6_only(false), ec);
+      if (ec) {
+        acceptor->close(ignored);
+        return "socket";
+      }
+    }
+    acceptor->set_option(net::socket_base::reuse_address(true), ec);
+    acceptor->bind(ep, ec);
+    if (ec) {
+      acceptor->close(ignored);
+      return "bind";
+    }
+    acceptor->listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      acceptor->close(ignored);
+      return "listen";
+    }
+    return nullptr;
   };
-  if (ec) {
-    fail("socket");
+  error_code ec;
+  const char* failed = nullptr;
+  if (host.empty()) {
+    // All interfaces: dual-stack [::] as Go does, or 0.0.0.0 where the host has no IPv6.
+    failed = try_listen(tcp::endpoint(tcp::v6(), requested.port()), true, ec);
+    if (failed != nullptr) {
+      failed = try_listen(tcp::endpoint(tcp::v4(), requested.port()), false, ec);
+    }
+  } else {
+    failed = try_listen(requested, false, ec);
   }
-  acceptor->set_option(net::socket_base::reuse_address(true), ec);
-  acceptor->bind(ep, ec);
-  if (ec) {
-    fail("bind");
-  }
-  acceptor->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    fail("listen");
+  if (failed != nullptr) {
+    throw std::system_error(ec, "-metrics-address \"" + opt.address + "\": " + failed);
   }
 }
 

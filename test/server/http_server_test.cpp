@@ -415,7 +415,7 @@ TEST(http_server, bracketed_ipv6_address) {
 
 // Verifies that malformed addresses are errors naming -metrics-address and start() refuses.
 TEST(http_server, bad_address_is_reported) {
-  for (const char* bad : {"2112", "::1:2112", "[::1:2112", "a[b]:1"}) {
+  for (const char* bad : {"2112", "::1:2112", "[::1:2112", "a[b]:1", "127.0.0.1:65536"}) {
     options opt;
     opt.address = bad;
     running_server s(opt);
