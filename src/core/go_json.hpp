@@ -1,9 +1,8 @@
 // JSON text exactly as Go's encoding/json.Marshal writes it: compact, '<' '>' '&' U+2028 U+2029
 // escaped as \u003c \u003e \u0026 \u2028 \u2029, invalid UTF-8 replaced by U+FFFD.
 #pragma once
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace ke {
 

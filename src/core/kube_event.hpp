@@ -1,9 +1,8 @@
 // core/v1 Event JSON (as served by the API server) -> record with resmoio's enhanced-event line.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "core/record.hpp"
 
