@@ -68,7 +68,7 @@ class pattern {
     return value.find(alt) != std::string_view::npos;
   }
 
-  // Recognises [^]lit[$], lit|lit|..., and [^](lit|lit)[$] / [^](?:lit|lit)[$].
+  // Recognises [^]lit[$], lit|lit|..., and [^]lit(lit|lit|...)lit[$] (also with "(?:").
   bool compile_literal(std::string_view s) {
     bool start = !s.empty() && s.front() == '^';
     if (start) {
@@ -78,36 +78,58 @@ class pattern {
     if (end) {
       s.remove_suffix(1);
     }
-    bool grouped = false;
-    if (s.size() >= 2 && s.front() == '(' && s.back() == ')') {
-      s = s.substr(1, s.size() - 2);
-      if (s.substr(0, 2) == "?:") {
-        s.remove_prefix(2);
-      }
-      grouped = true;
-    }
     std::vector<std::string> alts;
-    std::size_t pos = 0;
-    for (;;) {
-      std::size_t bar = s.find('|', pos);
-      std::string_view alt = s.substr(pos, bar == std::string_view::npos ? bar : bar - pos);
-      if (alt.empty() || !is_literal(alt)) {
+    std::size_t open = s.find('(');
+    if (open != std::string_view::npos) {
+      std::size_t close = s.rfind(')');
+      if (close == std::string_view::npos || close < open) {
         return false;
       }
-      alts.emplace_back(alt);
-      if (bar == std::string_view::npos) {
-        break;
+      std::string_view prefix = s.substr(0, open);
+      std::string_view suffix = s.substr(close + 1);
+      std::string_view inner = s.substr(open + 1, close - open - 1);
+      if (inner.substr(0, 2) == "?:") {
+        inner.remove_prefix(2);
       }
-      pos = bar + 1;
-    }
-    // Without a group, "^a|b$" means "(^a)|(b$)": only unanchored alternations are plain.
-    if (alts.size() > 1 && !grouped && (start || end)) {
-      return false;
+      if (!is_literal(prefix) || !is_literal(suffix)) {
+        return false;
+      }
+      for (std::string_view alt : split_alternatives(inner)) {
+        if (!is_literal(alt)) {
+          return false;
+        }
+        alts.push_back(std::string(prefix) + std::string(alt) + std::string(suffix));
+      }
+    } else {
+      for (std::string_view alt : split_alternatives(s)) {
+        if (alt.empty() || !is_literal(alt)) {
+          return false;
+        }
+        alts.emplace_back(alt);
+      }
+      // Without a group, "^a|b$" means "(^a)|(b$)": only unanchored alternations are plain.
+      if (alts.size() > 1 && (start || end)) {
+        return false;
+      }
     }
     alternatives_ = std::move(alts);
     anchored_start_ = start;
     anchored_end_ = end;
     return true;
+  }
+
+  static std::vector<std::string_view> split_alternatives(std::string_view s) {
+    std::vector<std::string_view> out;
+    std::size_t pos = 0;
+    for (;;) {
+      std::size_t bar = s.find('|', pos);
+      if (bar == std::string_view::npos) {
+        out.push_back(s.substr(pos));
+        return out;
+      }
+      out.push_back(s.substr(pos, bar - pos));
+      pos = bar + 1;
+    }
   }
 
   // Printable ASCII without any character RE2 gives a meaning to (or could, after a backslash).
@@ -152,8 +174,15 @@ struct keyed_pattern {
   pattern value;
 };
 
+// A non-empty field pattern and the record field it tests (empty patterns are left out: they
+// match anything).
+struct field_check {
+  const std::string record::*field;
+  pattern value;
+};
+
 struct compiled_rule {
-  pattern message, api_version, kind, namespace_, reason, type, component, host;
+  std::vector<field_check> fields;
   std::vector<keyed_pattern> labels;       // sorted by key
   std::vector<keyed_pattern> annotations;  // sorted by key
   std::int32_t min_count = 0;
@@ -183,13 +212,16 @@ bool pairs_match(const std::vector<keyed_pattern>& want, const string_pairs& hav
 }
 
 bool rule_matches(const compiled_rule& rule, const record& r) {
-  // Same order of checks as resmoio; all are ANDed, so order only affects speed.
-  return pairs_match(rule.labels, r.labels) && pairs_match(rule.annotations, r.annotations) &&
-         rule.message.matches(r.message) && rule.api_version.matches(r.api_version) &&
-         rule.kind.matches(r.kind) && rule.namespace_.matches(r.namespace_) &&
-         rule.reason.matches(r.reason) && rule.type.matches(r.type) &&
-         rule.component.matches(r.component) && rule.host.matches(r.host) &&
-         r.count >= rule.min_count;
+  // All conditions are ANDed, so their order only affects speed: cheapest first.
+  if (r.count < rule.min_count) {
+    return false;
+  }
+  for (const auto& f : rule.fields) {
+    if (!f.value.matches(r.*f.field)) {
+      return false;
+    }
+  }
+  return pairs_match(rule.labels, r.labels) && pairs_match(rule.annotations, r.annotations);
 }
 
 void process(const compiled_route& route, const record& r, std::vector<std::uint32_t>& out) {
@@ -243,14 +275,15 @@ class compiler {
   void compile_rule(const config::rule& in, const std::string& fallback_path, bool is_drop,
                     compiled_rule& out) {
     const std::string& path = in.path.empty() ? fallback_path : in.path;
-    compile_pattern(in.message, path + ".message", out.message);
-    compile_pattern(in.api_version, path + ".apiVersion", out.api_version);
-    compile_pattern(in.kind, path + ".kind", out.kind);
-    compile_pattern(in.namespace_, path + ".namespace", out.namespace_);
-    compile_pattern(in.reason, path + ".reason", out.reason);
-    compile_pattern(in.type, path + ".type", out.type);
-    compile_pattern(in.component, path + ".component", out.component);
-    compile_pattern(in.host, path + ".host", out.host);
+    // Short, low-cardinality fields first; the message (long, often a regex) last.
+    add_field(in.type, path + ".type", &record::type, out);
+    add_field(in.kind, path + ".kind", &record::kind, out);
+    add_field(in.namespace_, path + ".namespace", &record::namespace_, out);
+    add_field(in.reason, path + ".reason", &record::reason, out);
+    add_field(in.api_version, path + ".apiVersion", &record::api_version, out);
+    add_field(in.component, path + ".component", &record::component, out);
+    add_field(in.host, path + ".host", &record::host, out);
+    add_field(in.message, path + ".message", &record::message, out);
     compile_pairs(in.labels, path + ".labels", out.labels);
     compile_pairs(in.annotations, path + ".annotations", out.annotations);
     out.min_count = in.min_count;
@@ -270,6 +303,15 @@ class compiler {
       return;
     }
     out.receiver = it - receivers_.begin();
+  }
+
+  void add_field(const std::string& text, const std::string& path, const std::string record::*field,
+                 compiled_rule& out) {
+    if (text.empty()) {
+      return;
+    }
+    out.fields.push_back(field_check{field, pattern()});
+    compile_pattern(text, path, out.fields.back().value);
   }
 
   void compile_pattern(const std::string& text, const std::string& path, pattern& out) {

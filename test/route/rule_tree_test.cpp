@@ -524,7 +524,12 @@ TEST(rule_tree, LiteralPatternsAgreeWithRe2) {
                                              "^kube-",
                                              "-system$",
                                              "(a)(b)",
-                                             "a|b|c"};
+                                             "a|b|c",
+                                             "^kube-(public|node-lease)$",
+                                             "kube-(sys|pub)",
+                                             "x(?:y|z)w",
+                                             "(|a)b",
+                                             "()"};
   const std::vector<std::string> values = {"Pod",
                                            "PodDisruptionBudget",
                                            "kube-system-2",
@@ -541,7 +546,15 @@ TEST(rule_tree, LiteralPatternsAgreeWithRe2) {
                                            "JobPod",
                                            "kube-system",
                                            "ab",
-                                           "xJob"};
+                                           "xJob",
+                                           "kube-public",
+                                           "kube-node-lease",
+                                           "my-kube-public",
+                                           "kube-pub",
+                                           "xyw",
+                                           "xzw",
+                                           "xw",
+                                           "b"};
   for (const auto& p : patterns) {
     RE2 re(p);
     for (const auto& v : values) {
