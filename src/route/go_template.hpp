@@ -6,12 +6,18 @@
 // Supported: text, {{- -}} trimming, comments, {{ pipeline }} with fields/maps/variables/
 // literals/parentheses/`|`, if/else if/else/end, range (maps sorted, lists, $i/$e, else,
 // break/continue), with/else with, $x := / $x =. Builtins: and or not len index print printf
-// println eq ne lt le gt ge urlquery. Sprig: toJson toPrettyJson toRawJson quote squote lower
-// upper title trim trimPrefix trimSuffix trimAll replace default empty coalesce ternary contains
-// hasPrefix hasSuffix join splitList cat indent nindent trunc repeat nospace toString
-// b64enc b64dec add add1 sub mul div mod int int64 atoi now date unixEpoch.
+// println eq ne lt le gt ge urlquery html. Sprig: toJson toPrettyJson toRawJson quote squote
+// lower upper title trim trimPrefix trimSuffix trimAll replace default empty coalesce ternary
+// contains hasPrefix hasSuffix join splitList cat indent nindent trunc repeat nospace toString
+// b64enc b64dec add add1 sub mul div mod int int64 float64 atoi now date unixEpoch. Time values
+// have .Unix .UnixMilli .UnixMicro .UnixNano .IsZero .String .Format .UTC .Local .Year.
 // Anything else (define/template/block, unknown functions, fields the event type does not have)
 // is rejected by parse(), not silently printed empty.
+//
+// Deviations from Go, by design: times print in UTC (Go uses the process's Local zone, UTC in
+// the images this replaces); lower/upper/title/trim change ASCII only; %q treats all non-ASCII
+// runes as printable except common format/separator characters; printing a whole
+// *EnhancedEvent/ObjectMeta (which Go prints through a huge generated String()) is an error.
 //
 // Thread safety: a parsed template is immutable; execute() may run concurrently.
 #pragma once
