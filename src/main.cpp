@@ -18,6 +18,7 @@
 #include "server/http_server.hpp"
 #include "server/metrics_route.hpp"
 #include "sinks/factory.hpp"
+#include "sinks/loki/loki_sink.hpp"
 #include "sinks/receiver.hpp"
 
 namespace {
@@ -52,6 +53,9 @@ std::optional<std::pair<config::config, std::unique_ptr<const route::rule_tree>>
             if constexpr (requires { s.layout_; }) {
               auto path = r.path + "." + kinds[r.sink_.index()] + ".layout";
               if (s.layout_) route::layout::compile(*s.layout_, path, problems);
+            }
+            if constexpr (std::is_same_v<std::decay_t<decltype(s)>, config::loki_sink>) {
+              sinks::loki::validate_loki_config(s, r.path + ".loki", problems);
             }
           },
           r.sink_);

@@ -9,6 +9,7 @@
 #include "route/layout.hpp"
 #include "sinks/file_sink.hpp"
 #include "sinks/line_format.hpp"
+#include "sinks/loki/loki_sink.hpp"
 #include "sinks/null_sink.hpp"
 #include "sinks/stdout_sink.hpp"
 
@@ -73,7 +74,7 @@ overloaded(F...) -> overloaded<F...>;
 
 }  // namespace
 
-sink_ptr make_sink(net::any_io_executor /*ex*/, const config::receiver& r, ke::metrics& /*m*/,
+sink_ptr make_sink(net::any_io_executor ex, const config::receiver& r, ke::metrics& m,
                    diagnostics& problems) {
   return std::visit(
       overloaded{
@@ -81,10 +82,7 @@ sink_ptr make_sink(net::any_io_executor /*ex*/, const config::receiver& r, ke::m
             return make_stdout(c, r.path + ".stdout", problems);
           },
           [&](const config::file_sink& c) { return make_file(c, r.path + ".file", problems); },
-          [&](const config::loki_sink&) -> sink_ptr {
-            add_error(problems, r.path + ".loki", "not implemented yet");
-            return nullptr;
-          },
+          [&](const config::loki_sink&) { return loki::make_loki_sink(ex, r, m, problems); },
           [&](const config::webhook_sink&) -> sink_ptr {
             add_error(problems, r.path + ".webhook", "not implemented yet");
             return nullptr;
