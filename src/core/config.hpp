@@ -156,6 +156,9 @@ struct config {
   std::string metrics_name_prefix;         // metricsNamePrefix: ^[a-zA-Z][a-zA-Z0-9_:]*_$ or ""
   bool omit_lookup = false;                // omitLookup
   int cache_size = 1024;                   // cacheSize (0 -> 1024)
+  // Additions for the Kubernetes watch (documented in README).
+  std::string events_api_version = "v1";  // eventsAPIVersion: v1 (core/v1) | events.k8s.io/v1
+  bool export_repeated_events = true;     // exportRepeatedEvents: a MODIFIED whose count grew
 };
 
 }  // namespace ke::config

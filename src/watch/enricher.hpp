@@ -1,0 +1,97 @@
+// Enrichment: the involved object's labels, annotations and ownerReferences, as resmoio adds
+// them, fetched with a GET on the object.
+//
+// - The object's URL comes from API discovery (GET /api/v1 or /apis/<group>/<version>, the
+//   APIResourceList), cached per group/version. A kind missing from a cached group/version
+//   refreshes that one group/version, at most once per discovery_refresh; nothing else
+//   re-runs discovery (resmoio ran a full discovery on every cache miss).
+// - Results are kept in an LRU of cache_size entries keyed by involvedObject uid + "/" +
+//   resourceVersion (resmoio's key): hits and GETs are counted in kube_api_read_cache_hits /
+//   kube_api_read_cache_misses. Concurrent lookups of one key share one GET.
+// - An object that is gone (404), being deleted (deletionTimestamp), or replaced by a new
+//   object of the same name (another uid) gives deleted: true (labels only in the second case).
+// - GETs go through the API client's token bucket (kubeQPS/kubeBurst). A lookup never waits
+//   for the bucket longer than max_rate_wait: beyond that it is given up (the record is
+//   shipped without labels, and a rate-limited warning says to raise kubeQPS/kubeBurst), so a
+//   burst of events cannot stall the watch behind the rate limiter.
+// - API errors (403 for a kind the ServiceAccount may not read, 5xx ...) are logged at warn or
+//   error with the Status message (rate limited) and counted in watch_errors; the record is
+//   shipped without labels.
+//
+// Threading: one executor thread; lookups may run concurrently.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/kube_event.hpp"
+#include "core/metrics.hpp"
+#include "watch/api_client.hpp"
+#include "watch/clock.hpp"
+#include "watch/lru_cache.hpp"
+
+namespace ke::watch {
+
+struct enricher_options {
+  std::size_t cache_size = 1024;               // cacheSize
+  clock::duration max_rate_wait{10000};        // see above
+  std::chrono::seconds discovery_refresh{30};  // minimum time between refreshes of one GV
+  int max_tries = 3;                           // per GET (429/5xx with Retry-After)
+};
+
+class enricher {
+ public:
+  enricher(api_client& api, clock& c, ke::metrics* m, enricher_options opt);
+
+  // Looks up the object an Event's involvedObject names. nullopt when it cannot (no kind or
+  // name, unknown kind, API error, rate limit budget exceeded).
+  net::awaitable<std::optional<involved_object_meta>> lookup(const nlohmann::json& involved);
+
+  struct stats {
+    std::uint64_t gets = 0;       // object GETs sent
+    std::uint64_t hits = 0;       // served from the cache (or a shared in-flight GET)
+    std::uint64_t discovery = 0;  // discovery GETs sent
+    std::uint64_t failures = 0;   // lookups that gave up
+  };
+  const stats& counters() const { return stats_; }
+
+ private:
+  struct resource {
+    std::string name;
+    bool namespaced = true;
+  };
+  struct group_version {
+    std::map<std::string, resource> kinds;  // kind -> resource
+    std::chrono::steady_clock::time_point fetched{};
+    bool fetched_ok = false;
+  };
+  struct flight {
+    bool done = false;
+    std::optional<involved_object_meta> result;
+    std::unique_ptr<net::steady_timer> wake;
+  };
+
+  net::awaitable<std::optional<resource>> find_resource(const std::string& api_version,
+                                                        const std::string& kind);
+  net::awaitable<bool> fetch_discovery(const std::string& api_version, group_version& gv);
+  net::awaitable<std::optional<involved_object_meta>> fetch(const nlohmann::json& involved);
+  void report(bool severe, const std::string& what);
+
+  api_client& api_;
+  clock& clock_;
+  ke::metrics* metrics_;
+  enricher_options opt_;
+  lru_cache<involved_object_meta> cache_;
+  std::map<std::string, group_version> discovery_;
+  std::map<std::string, std::shared_ptr<flight>> in_flight_;
+  std::map<std::string, std::shared_ptr<flight>> discovery_flights_;
+  stats stats_;
+  std::chrono::steady_clock::time_point last_log_{};
+  std::uint64_t unlogged_ = 0;
+};
+
+}  // namespace ke::watch

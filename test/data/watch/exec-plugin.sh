@@ -1,0 +1,18 @@
+#!/bin/sh
+# A kubeconfig exec credential plugin (client.authentication.k8s.io/v1) for the watch tests.
+# Prints an ExecCredential with the token stored in $KE_TOKEN_FILE (and an expirationTimestamp
+# when $KE_EXPIRES is set), appends a line to $KE_RUNS_FILE per run, saves the
+# KUBERNETES_EXEC_INFO it was given to $KE_INFO_FILE, and fails when $KE_FAIL_FILE exists.
+echo run >> "$KE_RUNS_FILE"
+printf '%s' "$KUBERNETES_EXEC_INFO" > "$KE_INFO_FILE"
+if [ -e "$KE_FAIL_FILE" ]; then
+  echo "plugin failed on purpose" >&2
+  exit 3
+fi
+tok=$(cat "$KE_TOKEN_FILE")
+if [ -n "$KE_EXPIRES" ]; then
+  exp=",\"expirationTimestamp\":\"$KE_EXPIRES\""
+else
+  exp=""
+fi
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"%s}}\n' "$tok" "$exp"

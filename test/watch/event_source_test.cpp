@@ -1,0 +1,509 @@
+#include "watch/event_source.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/go_json.hpp"
+#include "watch/event_filter.hpp"
+#include "watch/events_v1.hpp"
+#include "watch_fixture.hpp"
+
+namespace ke::watch {
+namespace {
+
+using json = nlohmann::json;
+using fakes::fake_apiserver;
+using match = fake_apiserver::scripted::match;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string iso(std::chrono::system_clock::time_point t) {
+  return format_rfc3339(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+json ev(const std::string& uid, const std::string& rv, int count) {
+  return {{"metadata", {{"uid", uid}, {"resourceVersion", rv}, {"name", uid}}},
+          {"count", count},
+          {"lastTimestamp", iso(std::chrono::system_clock::now())}};
+}
+
+// ---- event_filter ------------------------------------------------------------------------------
+
+class event_filter_test : public ::testing::Test {
+ protected:
+  net::io_context ioc;
+  manual_clock clk{ioc.get_executor()};
+  ke::metrics metrics{""};
+  filter_options opt;
+  event_filter make() { return event_filter(opt, clk, &metrics); }
+};
+
+// Verifies that ADDED is emitted, DELETED never, and a watch re-delivery of the same
+// (uid, resourceVersion) is a duplicate.
+TEST_F(event_filter_test, added_deleted_duplicate) {
+  auto f = make();
+  EXPECT_EQ(f.decide(item_kind::added, false, ev("u1", "1", 1)), verdict::emit);
+  EXPECT_EQ(f.decide(item_kind::added, false, ev("u1", "1", 1)), verdict::duplicate);
+  EXPECT_EQ(f.decide(item_kind::deleted, false, ev("u1", "2", 1)), verdict::deleted);
+  EXPECT_EQ(f.size(), 0u);
+}
+
+// Verifies that a MODIFIED that grows count is a repeat, one that does not is not exported, and
+// the switch turns repeats off.
+TEST_F(event_filter_test, modified_count_growth) {
+  auto f = make();
+  EXPECT_EQ(f.decide(item_kind::added, false, ev("u1", "1", 1)), verdict::emit);
+  EXPECT_EQ(f.decide(item_kind::modified, false, ev("u1", "2", 2)), verdict::emit_repeat);
+  EXPECT_EQ(f.decide(item_kind::modified, false, ev("u1", "3", 2)), verdict::unchanged);
+  opt.repeated_events = false;
+  auto off = make();
+  EXPECT_EQ(off.decide(item_kind::added, false, ev("u1", "1", 1)), verdict::emit);
+  EXPECT_EQ(off.decide(item_kind::modified, false, ev("u1", "2", 2)), verdict::repeat_off);
+  EXPECT_EQ(off.decide(item_kind::modified, false, ev("u9", "5", 3)), verdict::repeat_off);
+}
+
+// Verifies that series.count growth (events.k8s.io style) counts as a repeat.
+TEST_F(event_filter_test, series_count_growth) {
+  auto f = make();
+  json a = ev("u1", "1", 0);
+  a["series"] = {{"count", 2}, {"lastObservedTime", iso(std::chrono::system_clock::now())}};
+  EXPECT_EQ(f.decide(item_kind::added, false, a), verdict::emit);
+  a["metadata"]["resourceVersion"] = "2";
+  a["series"]["count"] = 5;
+  EXPECT_EQ(f.decide(item_kind::modified, false, a), verdict::emit_repeat);
+}
+
+// Verifies relist rules: a seen (uid, rv) is skipped, a grown count is a repeat, an unknown event
+// (missed while the watch was down) is emitted, with no age filter after startup.
+TEST_F(event_filter_test, relist_never_reemits) {
+  auto f = make();
+  EXPECT_EQ(f.decide(item_kind::added, false, ev("u1", "1", 1)), verdict::emit);
+  EXPECT_EQ(f.decide(item_kind::added, false, ev("u2", "2", 1)), verdict::emit);
+  EXPECT_EQ(f.decide(item_kind::listed, false, ev("u1", "1", 1)), verdict::duplicate);
+  EXPECT_EQ(f.decide(item_kind::listed, false, ev("u2", "7", 3)), verdict::emit_repeat);
+  json old = ev("u3", "8", 1);
+  old["lastTimestamp"] = "2001-01-01T00:00:00Z";
+  EXPECT_EQ(f.decide(item_kind::listed, false, old), verdict::emit);
+  EXPECT_EQ(f.decide(item_kind::listed, false, old), verdict::duplicate);
+}
+
+// Verifies maxEventAgeSeconds on the initial list: old and timestamp-less events are discarded,
+// counted only when newer than the process start; a later repeat of one is still exported.
+TEST_F(event_filter_test, initial_list_age_filter) {
+  opt.max_event_age_seconds = 5;
+  opt.process_start = std::chrono::system_clock::now() - seconds(60);
+  auto f = make();
+  json fresh = ev("u1", "1", 1);
+  EXPECT_EQ(f.decide(item_kind::listed, true, fresh), verdict::emit);
+  json before_start = ev("u2", "2", 1);
+  before_start["lastTimestamp"] = iso(std::chrono::system_clock::now() - seconds(3600));
+  EXPECT_EQ(f.decide(item_kind::listed, true, before_start), verdict::too_old);
+  EXPECT_EQ(metrics.events_discarded.value(), 0);
+  json after_start = ev("u3", "3", 1);
+  after_start["lastTimestamp"] = iso(std::chrono::system_clock::now() - seconds(30));
+  EXPECT_EQ(f.decide(item_kind::listed, true, after_start), verdict::too_old);
+  EXPECT_EQ(metrics.events_discarded.value(), 1);
+  json no_time = ev("u4", "4", 1);
+  no_time.erase("lastTimestamp");
+  EXPECT_EQ(f.decide(item_kind::listed, true, no_time), verdict::too_old);
+  json event_time_only = ev("u5", "5", 0);
+  event_time_only.erase("lastTimestamp");
+  event_time_only["eventTime"] = "2026-01-01T00:00:00.000000Z";
+  EXPECT_NE(event_filter::age_time_ns(event_time_only), 0);
+  // The discarded one happens again: exported.
+  before_start["metadata"]["resourceVersion"] = "9";
+  before_start["count"] = 2;
+  EXPECT_EQ(f.decide(item_kind::modified, false, before_start), verdict::emit_repeat);
+}
+
+// Verifies that events are forgotten after the seen window and when over max_entries.
+TEST_F(event_filter_test, bounded_memory) {
+  opt.seen_window = seconds(3900);
+  opt.max_entries = 3;
+  auto f = make();
+  for (int i = 0; i < 5; ++i) {
+    f.decide(item_kind::added, false, ev("u" + std::to_string(i), "1", 1));
+  }
+  f.decide(item_kind::added, false, ev("uX", "1", 1));
+  EXPECT_LE(f.size(), 4u);
+  clk.advance(seconds(3901));
+  EXPECT_EQ(f.decide(item_kind::listed, false, ev("u4", "1", 1)), verdict::emit);
+  EXPECT_EQ(f.size(), 1u);
+}
+
+// Verifies the events.k8s.io/v1 -> core/v1 field mapping.
+TEST(events_v1, maps_onto_core_fields) {
+  json in = {{"metadata", {{"name", "n"}}},
+             {"regarding", {{"kind", "Pod"}}},
+             {"note", "hello"},
+             {"reportingController", "kubelet"},
+             {"deprecatedSource", {{"component", "kubelet"}}},
+             {"deprecatedCount", 3},
+             {"deprecatedLastTimestamp", "2026-01-01T00:00:00Z"},
+             {"series", {{"count", 4}}},
+             {"kind", "Event"}};
+  json out = events_v1_to_core(in);
+  EXPECT_EQ(out["involvedObject"]["kind"], "Pod");
+  EXPECT_EQ(out["message"], "hello");
+  EXPECT_EQ(out["reportingComponent"], "kubelet");
+  EXPECT_EQ(out["source"]["component"], "kubelet");
+  EXPECT_EQ(out["count"], 3);
+  EXPECT_EQ(out["lastTimestamp"], "2026-01-01T00:00:00Z");
+  EXPECT_EQ(out["series"]["count"], 4);
+  EXPECT_FALSE(out.contains("note"));
+  EXPECT_FALSE(out.contains("kind"));
+}
+
+// ---- event_source end to end -------------------------------------------------------------------
+
+class event_source_test : public testing::watch_fixture {
+ protected:
+  std::vector<record_ptr> records;
+  std::unique_ptr<event_source> src;
+  event_source_options o;
+
+  void SetUp() override {
+    watch_fixture::SetUp();
+    o.reflector.random = [] { return 1.0; };
+    o.max_event_age_seconds = 3600;
+    server->add_resource("v1", "pods", "Pod", true);
+    server->add_resource("v1", "nodes", "Node", false);
+    server->add_resource("apps/v1", "deployments", "Deployment", true);
+  }
+  void TearDown() override {
+    if (src) {
+      auto stopped = testing::run_coro(ioc, [this]() -> net::awaitable<bool> {
+        co_await src->stop(std::chrono::steady_clock::now() + seconds(5));
+        co_return true;
+      }());
+      EXPECT_TRUE(stopped);
+      EXPECT_FALSE(src->running());
+    }
+    watch_fixture::TearDown();
+  }
+
+  void start() {
+    std::string error;
+    src = event_source::create(
+        ioc.get_executor(), rc, o,
+        [this](record_ptr r) -> net::awaitable<void> {
+          records.push_back(std::move(r));
+          co_return;
+        },
+        metrics, &error, &clk);
+    ASSERT_TRUE(src) << error;
+    src->start();
+  }
+
+  bool wait(const std::function<bool()>& pred) { return testing::run_until(ioc, pred); }
+  bool watching() { return server->open_watches() == 1; }
+
+  json pod(const std::string& ns, const std::string& name) {
+    return server->put_object("v1", "pods",
+                              {{"apiVersion", "v1"},
+                               {"kind", "Pod"},
+                               {"metadata",
+                                {{"name", name},
+                                 {"namespace", ns},
+                                 {"uid", "uid-" + name},
+                                 {"labels", {{"app", "web"}, {"team", "a"}}},
+                                 {"annotations", {{"note", "x"}}},
+                                 {"ownerReferences",
+                                  {{{"apiVersion", "apps/v1"},
+                                    {"kind", "ReplicaSet"},
+                                    {"name", "web-1"},
+                                    {"uid", "rs-uid"},
+                                    {"controller", true}}}}}}});
+  }
+
+  json add(const std::string& ns, const std::string& name, const std::string& reason = "Pulled") {
+    return server->create_event(fake_apiserver::make_event(ns, name, reason, reason + " " + name));
+  }
+
+  std::size_t gets(const std::string& prefix) {
+    return server->count_requests(
+        [&](const fake_apiserver::request_info& r) { return r.path.rfind(prefix, 0) == 0; });
+  }
+};
+
+// Verifies the main path: an ADDED event becomes one record with the resmoio line, a count bump
+// one more record, an update without a count increase and a delete none.
+TEST_F(event_source_test, count_bump_gives_one_more_record) {
+  o.omit_lookup = true;
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  add("default", "web-1.a", "BackOff");
+  ASSERT_TRUE(wait([&] { return records.size() == 1; }));
+  EXPECT_EQ(records[0]->reason, "BackOff");
+  EXPECT_EQ(records[0]->count, 1);
+  EXPECT_NE(records[0]->line.find("\"reason\":\"BackOff\""), std::string::npos);
+  server->bump_count("default", "web-1.a");
+  ASSERT_TRUE(wait([&] { return records.size() == 2; }));
+  EXPECT_EQ(records[1]->count, 2);
+  server->update_event("default", "web-1.a", [](json& e) {
+    e["metadata"]["labels"] = {{"x", "y"}};
+  });
+  server->delete_event("default", "web-1.a");
+  add("default", "web-1.b");  // a marker: everything before it has been handled
+  ASSERT_TRUE(wait([&] { return records.size() == 3; }));
+  EXPECT_EQ(records[2]->name, "web-1.b");
+  EXPECT_EQ(metrics.events_sent.value(), 3);
+}
+
+// Verifies that a relist after a 410 re-emits nothing already shipped, but ships what happened
+// while the watch was broken (a new event and a repeat), each exactly once.
+TEST_F(event_source_test, relist_does_not_duplicate) {
+  o.omit_lookup = true;
+  for (int i = 0; i < 3; ++i) add("default", "p" + std::to_string(i) + ".e");
+  start();
+  ASSERT_TRUE(wait([&] { return records.size() == 3 && watching(); }));
+  server->knobs.stall_watches = true;  // the watch sees nothing more...
+  add("default", "missed.e");
+  server->bump_count("default", "p1.e");
+  server->knobs.stall_watches = false;
+  server->compact(/*break_watches=*/false);
+  server->abort_watches();  // ...then breaks; the re-watch is too old -> 410 -> relist
+  ASSERT_TRUE(wait([&] { return server->lists() == 2 && watching(); }));
+  add("default", "marker.e");
+  ASSERT_TRUE(wait([&] { return records.size() == 6; }));
+  std::vector<std::string> names;
+  for (const auto& r : records) names.push_back(r->name + "#" + std::to_string(r->count));
+  EXPECT_EQ(names, (std::vector<std::string>{"p0.e#1", "p1.e#1", "p2.e#1", "missed.e#1", "p1.e#2",
+                                             "marker.e#1"}));
+}
+
+// Verifies maxEventAgeSeconds applies to the initial list only.
+TEST_F(event_source_test, max_event_age_applies_to_initial_list) {
+  o.omit_lookup = true;
+  o.max_event_age_seconds = 5;
+  auto old = fake_apiserver::make_event("default", "old.e", "Pulled", "old");
+  old["lastTimestamp"] = iso(std::chrono::system_clock::now() - seconds(600));
+  server->create_event(old);
+  add("default", "fresh.e");
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  auto late = fake_apiserver::make_event("default", "late.e", "Pulled", "late");
+  late["lastTimestamp"] = iso(std::chrono::system_clock::now() - seconds(600));
+  server->create_event(late);  // an old timestamp, but a live ADDED: shipped
+  ASSERT_TRUE(wait([&] { return records.size() == 2; }));
+  EXPECT_EQ(records[0]->name, "fresh.e");
+  EXPECT_EQ(records[1]->name, "late.e");
+}
+
+// Verifies that the events.k8s.io/v1 API gives the same records as core/v1.
+TEST_F(event_source_test, events_k8s_io_gives_same_records) {
+  o.omit_lookup = true;
+  add("default", "a.e", "FailedScheduling");
+  o.events_api = "events.k8s.io/v1";
+  start();
+  ASSERT_TRUE(wait([&] { return records.size() == 1 && watching(); }));
+  EXPECT_NE(server->requests.front().path.find("/apis/events.k8s.io/v1/events"), std::string::npos);
+  server->bump_count("default", "a.e");
+  ASSERT_TRUE(wait([&] { return records.size() == 2; }));
+  std::string error;
+  auto core =
+      decode_kube_event(server->update_event("default", "a.e", [](json&) {}), {}, nullptr, &error);
+  ASSERT_TRUE(core) << error;
+  EXPECT_EQ(records[1]->message, core->message);
+  EXPECT_EQ(records[1]->count, 2);
+  EXPECT_EQ(records[1]->doc["involvedObject"], core->doc["involvedObject"]);
+  EXPECT_EQ(records[1]->doc["source"], core->doc["source"]);
+}
+
+// Verifies that `namespace` scopes the list and watch.
+TEST_F(event_source_test, namespace_scopes_the_watch) {
+  o.omit_lookup = true;
+  o.namespace_ = "team-a";
+  add("team-b", "x.e");
+  add("team-a", "y.e");
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  add("team-b", "z.e");
+  add("team-a", "w.e");
+  ASSERT_TRUE(wait([&] { return records.size() == 2; }));
+  EXPECT_EQ(records[0]->name, "y.e");
+  EXPECT_EQ(records[1]->name, "w.e");
+  EXPECT_EQ(server->requests.front().path, "/api/v1/namespaces/team-a/events");
+}
+
+// Verifies enrichment: labels, annotations and ownerReferences of the involved object; one
+// discovery GET per group/version; the LRU serves repeats; the cache metrics count.
+TEST_F(event_source_test, enrichment_adds_labels_and_caches) {
+  pod("default", "web-1");
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  add("default", "web-1.a", "Pulled");
+  add("default", "web-1.b", "Created");
+  server->bump_count("default", "web-1.a");
+  ASSERT_TRUE(wait([&] { return records.size() == 3; }));
+  const auto& io = records[0]->doc["involvedObject"];
+  EXPECT_EQ(io["labels"]["app"], "web");
+  EXPECT_EQ(io["annotations"]["note"], "x");
+  EXPECT_EQ(io["ownerReferences"][0]["kind"], "ReplicaSet");
+  EXPECT_EQ(io["deleted"], false);
+  EXPECT_EQ(records[0]->labels.size(), 2u);
+  EXPECT_EQ(gets("/api/v1/namespaces/default/pods/web-1"), 1u);
+  EXPECT_EQ(gets("/api/v1") - gets("/api/v1/"), 1u);  // discovery of v1, once
+  EXPECT_EQ(metrics.kube_api_read_cache_misses.value(), 1);
+  EXPECT_EQ(metrics.kube_api_read_cache_hits.value(), 2);
+}
+
+// Verifies deleted: true for an object that is gone (404), replaced (another uid) or being
+// deleted (deletionTimestamp, labels kept).
+TEST_F(event_source_test, enrichment_marks_deleted_objects) {
+  pod("default", "web-2");
+  server->put_object(
+      "v1", "pods",
+      {{"metadata", {{"name", "web-2"}, {"namespace", "default"}, {"uid", "another-uid"}}}});
+  auto dying = pod("default", "web-3");
+  dying["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  server->put_object("v1", "pods", dying);
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  add("default", "gone-1.a");
+  add("default", "web-2.a");
+  add("default", "web-3.a");
+  ASSERT_TRUE(wait([&] { return records.size() == 3; }));
+  EXPECT_EQ(records[0]->doc["involvedObject"]["deleted"], true);
+  EXPECT_EQ(records[1]->doc["involvedObject"]["deleted"], true);
+  EXPECT_FALSE(records[1]->doc["involvedObject"].contains("labels"));
+  EXPECT_EQ(records[2]->doc["involvedObject"]["deleted"], true);
+  EXPECT_EQ(records[2]->doc["involvedObject"]["labels"]["app"], "web");
+}
+
+// Verifies that discovery is not repeated per event: a kind unknown to a cached group/version
+// refreshes it at most once per refresh interval.
+TEST_F(event_source_test, discovery_refresh_on_miss_is_bounded) {
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  for (int i = 0; i < 5; ++i) {
+    auto e = fake_apiserver::make_event("default", "w" + std::to_string(i) + ".e", "Scaled", "x");
+    e["involvedObject"] = {{"kind", "Widget"},
+                           {"apiVersion", "v1"},
+                           {"name", "w"},
+                           {"namespace", "default"},
+                           {"uid", "wu" + std::to_string(i)}};
+    server->create_event(e);
+  }
+  ASSERT_TRUE(wait([&] { return records.size() == 5; }));
+  EXPECT_EQ(gets("/api/v1") - gets("/api/v1/"), 1u);
+  EXPECT_FALSE(records[0]->doc["involvedObject"].contains("labels"));
+  // Later the kind appears (a CRD installed): one refresh finds it.
+  server->add_resource("v1", "widgets", "Widget", true);
+  server->put_object(
+      "v1", "widgets",
+      {{"metadata",
+        {{"name", "w"}, {"namespace", "default"}, {"uid", "wu9"}, {"labels", {{"k", "v"}}}}}});
+  clk.advance(seconds(31));
+  auto e = fake_apiserver::make_event("default", "w9.e", "Scaled", "x");
+  e["involvedObject"] = {{"kind", "Widget"},
+                         {"apiVersion", "v1"},
+                         {"name", "w"},
+                         {"namespace", "default"},
+                         {"uid", "wu9"}};
+  server->create_event(e);
+  ASSERT_TRUE(wait([&] { return records.size() == 6; }));
+  EXPECT_EQ(gets("/api/v1") - gets("/api/v1/"), 2u);
+  EXPECT_EQ(records[5]->doc["involvedObject"]["labels"]["k"], "v");
+}
+
+// Verifies omitLookup: no discovery and no GETs.
+TEST_F(event_source_test, omit_lookup_sends_no_gets) {
+  pod("default", "web-1");
+  o.omit_lookup = true;
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  add("default", "web-1.a");
+  ASSERT_TRUE(wait([&] { return records.size() == 1; }));
+  EXPECT_EQ(gets("/api/v1/namespaces/default/pods"), 0u);
+  EXPECT_FALSE(records[0]->doc["involvedObject"].contains("labels"));
+  EXPECT_EQ(metrics.kube_api_read_cache_misses.value(), 0);
+}
+
+// Verifies that lookups beyond the client-side rate limit budget are given up, so the records
+// still flow (without labels) and in order, instead of stalling behind the limiter.
+TEST_F(event_source_test, rate_limited_lookups_never_stall) {
+  o.kube_qps = 0.01;  // one token per 100 s
+  o.kube_burst = 3;
+  o.enrichment.max_rate_wait = seconds(1);
+  for (int i = 0; i < 10; ++i) pod("default", "p" + std::to_string(i));
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  for (int i = 0; i < 10; ++i) add("default", "p" + std::to_string(i) + ".e");
+  ASSERT_TRUE(wait([&] { return records.size() == 10; }));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(records[static_cast<std::size_t>(i)]->name, "p" + std::to_string(i) + ".e");
+  }
+  // The list (1 token) and discovery + first GET used the burst; the rest went without labels.
+  std::size_t with_labels = 0;
+  for (const auto& r : records) with_labels += r->labels.empty() ? 0 : 1;
+  EXPECT_EQ(with_labels, 1u);
+  EXPECT_GE(src->lookups().counters().failures, 9u);
+}
+
+// Verifies that a slow lookup delays only the records behind it: order is kept, the watch keeps
+// reading, and the record is shipped without labels once the GET times out.
+TEST_F(event_source_test, slow_lookup_keeps_order) {
+  o.api.request_timeout = milliseconds(300);
+  pod("default", "slow");
+  pod("default", "fast");
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  fake_apiserver::scripted stall;
+  stall.on = match::get;
+  stall.path_prefix = "/api/v1/namespaces/default/pods/slow";
+  stall.what = fake_apiserver::scripted::action::stall;
+  server->script(stall);
+  add("default", "slow.e");
+  add("default", "fast.e");
+  ASSERT_TRUE(wait([&] { return records.size() == 2; }));
+  EXPECT_EQ(records[0]->name, "slow.e");
+  EXPECT_FALSE(records[0]->doc["involvedObject"].contains("labels"));
+  EXPECT_EQ(records[1]->name, "fast.e");
+  EXPECT_EQ(records[1]->doc["involvedObject"]["labels"]["app"], "web");
+}
+
+// Verifies that a forbidden lookup (RBAC) is counted in watch_errors and the record shipped.
+TEST_F(event_source_test, forbidden_lookup_is_counted) {
+  server->knobs.forbidden_prefixes = {"/apis/apps/v1/namespaces"};
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  auto e = fake_apiserver::make_event("default", "d.e", "ScalingReplicaSet", "scaled");
+  e["involvedObject"] = {{"kind", "Deployment"},
+                         {"apiVersion", "apps/v1"},
+                         {"name", "web"},
+                         {"namespace", "default"},
+                         {"uid", "dep-uid"}};
+  server->create_event(e);
+  ASSERT_TRUE(wait([&] { return records.size() == 1; }));
+  EXPECT_EQ(metrics.watch_errors.value(), 1);
+  EXPECT_EQ(records[0]->kind, "Deployment");
+}
+
+// Verifies that stop() ends promptly with a watch open and a lookup in flight, and start() can
+// run again afterwards (the leader-election hook).
+TEST_F(event_source_test, stop_and_restart) {
+  pod("default", "slow");
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  fake_apiserver::scripted stall;
+  stall.on = match::get;
+  stall.path_prefix = "/api/v1/namespaces/default/pods/slow";
+  stall.what = fake_apiserver::scripted::action::stall;
+  server->script(stall);
+  add("default", "slow.e");
+  ASSERT_TRUE(wait([&] { return gets("/api/v1/namespaces/default/pods/slow") == 1; }));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto stopped = testing::run_coro(ioc, [this]() -> net::awaitable<bool> {
+    co_await src->stop(std::chrono::steady_clock::now() + seconds(5));
+    co_return true;
+  }());
+  ASSERT_TRUE(stopped);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(2));
+  EXPECT_FALSE(src->running());
+  src->start();
+  ASSERT_TRUE(wait([&] { return server->lists() == 2 && watching(); }));
+}
+
+}  // namespace
+}  // namespace ke::watch

@@ -1,0 +1,68 @@
+// A test fixture with an io_context, a manual clock, the fake API server and an API client
+// pointed at it.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "../fakes/fake_apiserver.hpp"
+#include "core/metrics.hpp"
+#include "watch/api_client.hpp"
+#include "watch/clock.hpp"
+#include "watch_test_util.hpp"
+
+namespace ke::watch::testing {
+
+class watch_fixture : public ::testing::Test {
+ protected:
+  net::io_context ioc;
+  manual_clock clk{ioc.get_executor()};
+  ke::metrics metrics{""};
+  std::unique_ptr<fakes::fake_apiserver> server;
+  rest_config rc;
+  std::unique_ptr<api_client> api;
+
+  void SetUp() override { start_server({}); }
+  void TearDown() override {
+    api.reset();
+    if (server) server->stop();
+    // Let aborted coroutines finish before members go away.
+    run_until(
+        ioc, [] { return false; }, std::chrono::milliseconds(30));
+  }
+
+  void start_server(fakes::fake_apiserver::options o) {
+    if (server) server->stop();
+    server = std::make_unique<fakes::fake_apiserver>(ioc.get_executor(), o);
+    rc = rest_config{};
+    rc.server = server->url();
+    rc.source = "test";
+  }
+
+  api_client& make_api(api_client::options o = {}) {
+    api.reset();
+    std::string error;
+    api = api_client::create(ioc.get_executor(), rc, clk, o, &error);
+    EXPECT_TRUE(api) << error;
+    return *api;
+  }
+
+  api_response get(const std::string& target, api_client::get_options go = {}) {
+    if (!api) make_api();
+    auto r = run_coro(ioc, api->get(target, go));
+    EXPECT_TRUE(r.has_value()) << "GET " << target << " did not finish";
+    return r.value_or(api_response{});
+  }
+
+  // A temporary directory for this test.
+  std::filesystem::path temp_dir() {
+    auto d = std::filesystem::temp_directory_path() /
+             ("ke-watch-" + std::to_string(::getpid()) + "-" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(d);
+    return d;
+  }
+};
+
+}  // namespace ke::watch::testing
