@@ -52,6 +52,15 @@ steady::time_point deadline_after(std::chrono::milliseconds d) {
   return steady::now() + d;
 }
 
+// Re-arms the stream's timeout for the next operation (no timeout when deadline is max()).
+void arm(beast::tcp_stream& s, steady::time_point deadline) {
+  if (deadline == steady::time_point::max()) {
+    s.expires_never();
+  } else {
+    s.expires_at(deadline);
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +421,7 @@ net::awaitable<http_result> http_client::run(http_request& req, std::chrono::mil
       }
       conn_ = std::move(c);
       ++connections_opened_;
-      conn_->lowest().expires_at(deadline);
+      arm(conn_->lowest(), deadline);
       co_await conn_->lowest().async_connect(results, net::redirect_error(net::use_awaitable, ec));
       if (!ec) {
         conn_->lowest().socket().set_option(tcp::no_delay(true), ec);
@@ -435,7 +444,7 @@ net::awaitable<http_result> http_client::run(http_request& req, std::chrono::mil
         } else {
           conn_->secure->set_verify_mode(net::ssl::verify_none);
         }
-        conn_->lowest().expires_at(deadline);
+        arm(conn_->lowest(), deadline);
         co_await conn_->secure->async_handshake(net::ssl::stream_base::client,
                                                 net::redirect_error(net::use_awaitable, ec));
       }
@@ -451,7 +460,7 @@ net::awaitable<http_result> http_client::run(http_request& req, std::chrono::mil
     }
     const bool reused = conn_->exchanges > 0;
     connection& c = *conn_;
-    c.lowest().expires_at(deadline);
+    arm(c.lowest(), deadline);
     if (c.secure) {
       co_await http::async_write(*c.secure, req, net::redirect_error(net::use_awaitable, ec));
     } else {
@@ -460,7 +469,7 @@ net::awaitable<http_result> http_client::run(http_request& req, std::chrono::mil
     bool got_some = false;
     bool stopped = false;
     if (!ec) {
-      c.lowest().expires_at(deadline);
+      arm(c.lowest(), deadline);
       if (on_body == nullptr) {
         if (c.secure) {
           co_await read_whole(*c.secure, c.buffer, req.method(), opts_.max_response_body,

@@ -46,11 +46,17 @@ struct loki_push {
 
 class fake_loki {
  public:
-  explicit fake_loki(net::any_io_executor ex) : ex_(ex) { up(0); }
+  // tls: serve https with this server context (nullptr: plain http).
+  explicit fake_loki(net::any_io_executor ex, std::shared_ptr<net::ssl::context> tls = nullptr)
+      : ex_(ex), tls_(std::move(tls)) {
+    up(0);
+  }
 
   unsigned short port() const { return port_; }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/loki/api/v1/push";
+  // host: how the URL names the server (127.0.0.1 or localhost).
+  std::string url(const std::string& host = "127.0.0.1") const {
+    return std::string(tls_ ? "https://" : "http://") + host + ":" + std::to_string(port_) +
+           "/loki/api/v1/push";
   }
 
   // The next answers, in order, instead of 204. A scripted 2xx stores the push (also when
@@ -84,7 +90,7 @@ class fake_loki {
 
  private:
   void up(unsigned short port) {
-    server_ = std::make_unique<http_test_server>(ex_, nullptr, "127.0.0.1", port);
+    server_ = std::make_unique<http_test_server>(ex_, tls_, "127.0.0.1", port);
     port_ = server_->port();
     server_->on_request([this](const http_test_server::request& req) { return handle(req); });
   }
@@ -229,6 +235,7 @@ class fake_loki {
   }
 
   net::any_io_executor ex_;
+  std::shared_ptr<net::ssl::context> tls_;
   std::unique_ptr<http_test_server> server_;
   unsigned short port_ = 0;
   std::deque<reply> script_;

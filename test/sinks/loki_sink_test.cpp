@@ -260,6 +260,44 @@ TEST_F(loki_sink_test, bearer_token_file) {
   close(*s);
 }
 
+// Verifies that the tls settings are applied: https with caFile and serverName works, and a
+// server the CA did not sign is refused (resmoio ignored its loki tls block).
+TEST_F(loki_sink_test, https_uses_the_tls_settings) {
+  const std::string tls_dir = std::string(KE_TEST_DATA) + "/tls";
+  test::fake_loki secure(ioc_.get_executor(), test::http_test_server::make_tls(tls_dir));
+  auto c = cfg();
+  c.url = secure.url();
+  c.tls_.ca_file = tls_dir + "/ca.pem";
+  c.tls_.server_name = "loki.test";
+  auto s = make(c);
+  ASSERT_TRUE(s);
+  send(*s, recs(0, 2));
+  ASSERT_TRUE(test::run_until(ioc_, [&] { return secure.stored().size() == 2; }));
+  close(*s);
+
+  c.tls_.ca_file = tls_dir + "/other-ca.pem";
+  c.max_retries = 1;
+  auto bad = make(c, nullptr, "bad");
+  ASSERT_TRUE(bad);
+  send(*bad, recs(2, 1));
+  ASSERT_TRUE(idle(*bad));
+  EXPECT_EQ(secure.stored().size(), 2u);
+  EXPECT_EQ(counter("loki_entries_dropped_total", {{"receiver", "bad"}, {"reason", "max_retries"}}),
+            1);
+  close(*bad);
+}
+
+// Verifies that a missing caFile is a diagnostic naming the key.
+TEST_F(loki_sink_test, missing_ca_file_is_a_diagnostic) {
+  auto c = cfg();
+  c.url = "https://loki.example/loki/api/v1/push";
+  c.tls_.ca_file = tmp_ + "/nope.pem";
+  diagnostics d;
+  EXPECT_FALSE(make(c, &d));
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d.back().path, "receivers[0].loki.tls.caFile");
+}
+
 // Verifies the JSON encoding with gzip reaches Loki intact.
 TEST_F(loki_sink_test, json_gzip_encoding) {
   auto c = cfg();

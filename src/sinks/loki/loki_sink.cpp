@@ -206,6 +206,8 @@ loki_sink::loki_sink(net::any_io_executor ex, parts p, ke::metrics& m)
                                name_)),
       lines_truncated_(counter(m, "loki_lines_truncated_total",
                                "Lines cut to maxLineSize (maxLineSizePolicy: truncate).", name_)),
+      spool_corrupt_(counter(m, "loki_spool_corrupt_files_total",
+                             "Damaged spool files moved aside (their entries are lost).", name_)),
       queue_bytes_(gauge(m, "loki_queue_bytes",
                          "Bytes of batches waiting in memory (encoded) plus the open batch.",
                          name_)),
@@ -342,7 +344,6 @@ net::awaitable<send_result> loki_sink::send(std::vector<record_ptr> records) {
   string_pairs labels;
   string_pairs meta;
   std::string error;
-  static const std::vector<std::string> no_positions;
   for (const auto& r : records) {
     std::vector<std::string> one;
     if (observer_ != nullptr && !r->source_position.empty()) {
@@ -477,7 +478,7 @@ net::awaitable<void> loki_sink::pump() {
       const auto corrupt_before = spool_->corrupt();
       auto sb = co_await on_worker([this] { return spool_->front(); });
       if (const auto bad = spool_->corrupt() - corrupt_before; bad > 0) {
-        dropped_family_.Add({{"receiver", name_}, {"reason", "spool_corrupt"}});
+        spool_corrupt_.Increment(static_cast<double>(bad));
         spdlog::error("loki {}: {} damaged spool file(s) moved aside (*.corrupt in {})", name_, bad,
                       spool_->dir());
         update_gauges();

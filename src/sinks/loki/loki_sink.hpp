@@ -176,6 +176,7 @@ class loki_sink final : public sink {
   prometheus::Counter& retries_;
   prometheus::Counter& entries_spooled_;
   prometheus::Counter& lines_truncated_;
+  prometheus::Counter& spool_corrupt_;
   prometheus::Gauge& queue_bytes_;
   prometheus::Gauge& spool_bytes_;
   prometheus::Gauge& spool_batches_;
