@@ -20,6 +20,7 @@
 #include "sinks/factory.hpp"
 #include "sinks/loki/loki_sink.hpp"
 #include "sinks/receiver.hpp"
+#include "watch/event_source.hpp"
 
 namespace {
 
@@ -118,10 +119,26 @@ int run(const flags& f) {
   if (has_errors(problems)) return 1;
 
   sinks::dispatcher dispatch(*tree, receiver_ptrs, metrics);
+  std::string error;
+  auto source = watch::event_source::create(
+      ioc.get_executor(), cfg, f.kubeconfig,
+      [&](record_ptr r) -> net::awaitable<void> { co_await dispatch.dispatch(std::move(r)); },
+      metrics, &error);
+  if (!source) {
+    spdlog::error("kubernetes: {}", error);
+    return 1;
+  }
   server::add_metrics_route(server, metrics);
-  unsigned short port = server.start();
+  unsigned short port = 0;
+  try {
+    port = server.start();
+  } catch (const std::exception& e) {
+    spdlog::error("-metrics-address {}: {}", f.metrics_address, e.what());
+    return 1;
+  }
   spdlog::info("serving /metrics, /-/healthy, /-/ready on {} (port {})", f.metrics_address, port);
   for (auto& r : receivers) r->start();
+  source->start();
   server.set_ready(true);
 
   net::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -133,6 +150,7 @@ int run(const flags& f) {
         ioc,
         [&]() -> net::awaitable<void> {
           auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+          co_await source->stop(deadline);
           for (auto& r : receivers) co_await r->stop(deadline);
           server.stop();
           ioc.stop();
