@@ -241,6 +241,22 @@ void loader::load(const YAML::Node& root) {
           w_.bool_field("omitLookup", cfg_.omit_lookup),
           {"cacheSize", [&](const YAML::Node& v,
                             const std::string& p) { w_.read_int(v, p, cache_size, 0, INT_MAX); }},
+          // Additions for the Kubernetes watch.
+          {"eventsAPIVersion",
+           [&](const YAML::Node& v, const std::string& p) {
+             std::string api;
+             if (!w_.read_string(v, p, api) || api.empty()) {
+               return;
+             }
+             if (api != "v1" && api != "events.k8s.io/v1") {
+               w_.error(v, p,
+                        "invalid value " + in_quotes(api) +
+                            " (expected v1 (core/v1 Events) or events.k8s.io/v1)");
+               return;
+             }
+             cfg_.events_api_version = api;
+           }},
+          w_.bool_field("exportRepeatedEvents", cfg_.export_repeated_events),
       });
 
   // Defaults and cross-field rules (resmoio main.go / config.go).

@@ -233,6 +233,8 @@ std::string redacted_json(const config& cfg) {
   out["metricsNamePrefix"] = cfg.metrics_name_prefix;
   out["omitLookup"] = cfg.omit_lookup;
   out["cacheSize"] = cfg.cache_size;
+  out["eventsAPIVersion"] = cfg.events_api_version;
+  out["exportRepeatedEvents"] = cfg.export_repeated_events;
   redact(out);
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -120,6 +120,20 @@ cacheSize: 4096
   EXPECT_EQ(r.cfg.cache_size, 4096);
 }
 
+// Verifies the watch additions eventsAPIVersion and exportRepeatedEvents and their defaults.
+TEST(config_loader, reads_watch_additions) {
+  auto defaults = load("");
+  EXPECT_EQ(defaults.cfg.events_api_version, "v1");
+  EXPECT_TRUE(defaults.cfg.export_repeated_events);
+  auto r = load("eventsAPIVersion: events.k8s.io/v1\nexportRepeatedEvents: false\n");
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.cfg.events_api_version, "events.k8s.io/v1");
+  EXPECT_FALSE(r.cfg.export_repeated_events);
+  auto bad = load("eventsAPIVersion: v2\n");
+  EXPECT_THAT(errors(bad), ElementsAre("eventsAPIVersion: invalid value \"v2\" (expected v1 "
+                                       "(core/v1 Events) or events.k8s.io/v1)"));
+}
+
 // Verifies that the log level is matched case-insensitively (zerolog.ParseLevel) and normalized.
 TEST(config_loader, log_level_is_case_insensitive) {
   auto r = load("logLevel: DEBUG\n");
@@ -860,6 +874,8 @@ TEST(config_loader, redacted_json_uses_resmoio_names) {
   EXPECT_EQ(doc["receivers"][0]["name"], "dump");
   EXPECT_TRUE(doc["receivers"][0]["stdout"].is_object());
   EXPECT_EQ(doc["receivers"][0]["queue"]["onFull"], "block");
+  EXPECT_EQ(doc["eventsAPIVersion"], "v1");
+  EXPECT_EQ(doc["exportRepeatedEvents"], true);
 }
 
 // ---------------------------------------------------------------------------------------------
