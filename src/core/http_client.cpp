@@ -356,7 +356,9 @@ net::awaitable<void> read_streamed(Stream& s, beast::tcp_stream& lowest, beast::
     } else {
       lowest.expires_never();
     }
-    co_await http::async_read(s, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    // read_some, not read: a watch stream trickles small chunks, and async_read would wait
+    // until the 16 KiB buffer is full before handing any of them on.
+    co_await http::async_read_some(s, buffer, parser, net::redirect_error(net::use_awaitable, ec));
     if (ec == http::error::need_buffer) {
       ec = {};
     }
