@@ -81,14 +81,18 @@ class http_test_server {
   explicit http_test_server(net::any_io_executor ex,
                             std::shared_ptr<net::ssl::context> tls = nullptr,
                             const std::string& address = "127.0.0.1", unsigned short port = 0)
-      : ex_(ex), tls_(std::move(tls)), acceptor_(ex), state_(std::make_shared<state>()) {
+      : ex_(ex),
+        tls_(std::move(tls)),
+        acceptor_(std::make_shared<tcp::acceptor>(ex)),
+        state_(std::make_shared<state>()) {
     const tcp::endpoint ep(net::ip::make_address(address), port);
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    acceptor_.bind(ep);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    net::co_spawn(ex_, accept_loop(), net::detached);
+    acceptor_->open(ep.protocol());
+    acceptor_->set_option(net::socket_base::reuse_address(true));
+    acceptor_->bind(ep);
+    acceptor_->listen();
+    port_ = acceptor_->local_endpoint().port();
+    // The loop owns what it uses: it may start or finish after this object is gone.
+    net::co_spawn(ex_, accept_loop(ex_, acceptor_, state_, tls_), net::detached);
   }
   ~http_test_server() { stop(); }
   http_test_server(const http_test_server&) = delete;
@@ -107,7 +111,7 @@ class http_test_server {
     }
     state_->stopped = true;
     boost::system::error_code ec;
-    acceptor_.close(ec);
+    acceptor_->close(ec);
     for (auto& w : state_->sockets) {
       if (auto s = w.lock()) {
         s->close(ec);
@@ -130,18 +134,20 @@ class http_test_server {
   }
 
  private:
-  net::awaitable<void> accept_loop() {
-    auto st = state_;
+  static net::awaitable<void> accept_loop(net::any_io_executor ex,
+                                          std::shared_ptr<tcp::acceptor> acceptor,
+                                          std::shared_ptr<state> st,
+                                          std::shared_ptr<net::ssl::context> tls) {
     while (!st->stopped) {
       boost::system::error_code ec;
-      auto sock = std::make_shared<tcp::socket>(ex_);
-      co_await acceptor_.async_accept(*sock, net::redirect_error(net::use_awaitable, ec));
+      auto sock = std::make_shared<tcp::socket>(ex);
+      co_await acceptor->async_accept(*sock, net::redirect_error(net::use_awaitable, ec));
       if (ec || st->stopped) {
         co_return;
       }
       ++st->connections;
       st->sockets.push_back(sock);
-      net::co_spawn(ex_, session(st, sock, tls_), net::detached);
+      net::co_spawn(ex, session(st, sock, tls), net::detached);
     }
   }
 
@@ -245,7 +251,7 @@ class http_test_server {
 
   net::any_io_executor ex_;
   std::shared_ptr<net::ssl::context> tls_;
-  tcp::acceptor acceptor_;
+  std::shared_ptr<tcp::acceptor> acceptor_;
   std::shared_ptr<state> state_;
   unsigned short port_ = 0;
 };

@@ -626,11 +626,14 @@ net::awaitable<void> loki_sink::close(std::chrono::steady_clock::time_point dead
     closing_ = true;
     deadline_ = deadline;
     const auto now = steady::now();
-    // With a spool, stop pushing a little before the deadline to have time to write what is
+    // Stop pushing a little before the deadline: close() must be over by then (the receiver
+    // stops waiting at the deadline), and with a spool there must be time to write what is
     // left to disk.
     const auto left = deadline > now ? deadline - now : steady::duration::zero();
-    give_up_at_ = spool_ ? deadline - std::min<steady::duration>(std::chrono::seconds(2), left / 4)
-                         : deadline;
+    const steady::duration margin =
+        spool_ ? std::min<steady::duration>(std::chrono::seconds(2), left / 4)
+               : std::min<steady::duration>(milliseconds(250), left / 10);
+    give_up_at_ = deadline - margin;
     if (!batcher_.empty()) {
       seal(batcher_.flush());
     }
@@ -644,7 +647,7 @@ net::awaitable<void> loki_sink::close(std::chrono::steady_clock::time_point dead
     if (now >= give_up_at_) {
       client_.close();  // abort a push in flight; deliver() then returns abandoned
     }
-    done_.expires_at(now >= give_up_at_ ? now + milliseconds(50) : give_up_at_);
+    done_.expires_at(now >= give_up_at_ ? now + milliseconds(10) : give_up_at_);
     co_await sleep_on(done_);
   }
 
