@@ -15,7 +15,8 @@
 // Errors come back by value in api_response; this class logs only retries (warn, rate limited).
 // Callers log failures with describe() and count them.
 //
-// Threading: everything on one executor's thread.
+// Threading: everything on one executor's thread. Lifetime: the client must outlive every
+// get()/watch() it runs; to shut down, close_all() and let the io_context finish them first.
 #pragma once
 #include <chrono>
 #include <cstdint>

@@ -131,6 +131,7 @@ net::awaitable<bool> reflector::list() {
     bool restart = false;
     bool failed = false;
     std::string list_rv;
+    std::size_t listed = 0;
     for (int page = 1;; ++page) {
       ++stats_.list_requests;
       auto res = co_await api_.get(list_target(rv, cont));
@@ -180,6 +181,7 @@ net::awaitable<bool> reflector::list() {
           it.kind = item_kind::listed;
           it.initial_list = initial;
           it.object = std::move(item);
+          ++listed;
           try {
             co_await handler_(std::move(it));
           } catch (const std::exception& e) {
@@ -212,7 +214,8 @@ net::awaitable<bool> reflector::list() {
     synced_ = true;
     relist_consistent_ = false;
     ++stats_.lists;
-    spdlog::debug("watch {}: listed at resourceVersion {}", opt_.path, rv_);
+    spdlog::info("watch {}: listed {} event(s) at resourceVersion \"{}\"; watching", opt_.path,
+                 listed, rv_);
     co_return true;
   }
 }

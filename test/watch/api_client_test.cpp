@@ -314,6 +314,30 @@ TEST_F(tls_test, client_certificate_auth) {
   EXPECT_TRUE(get("/api/v1/events").ok());
 }
 
+// Verifies that an exec plugin returning a client certificate (not a token) is used for TLS
+// client authentication.
+TEST_F(tls_test, exec_plugin_client_certificate) {
+  server->knobs.tokens = {"some-token"};
+  const auto dir = temp_dir();
+  exec_config e;
+  e.command = std::string(KE_TEST_DATA) + "/watch/exec-plugin.sh";
+  e.api_version = "client.authentication.k8s.io/v1";
+  e.env = {{"KE_CERT_FILE", std::string(KE_TEST_DATA) + "/watch/pki/client.crt"},
+           {"KE_KEY_FILE", std::string(KE_TEST_DATA) + "/watch/pki/client.key"},
+           {"KE_RUNS_FILE", (dir / "runs").string()},
+           {"KE_INFO_FILE", (dir / "info").string()},
+           {"KE_FAIL_FILE", (dir / "fail").string()}};
+  rc.ca_pem = testing::pki("ca.crt");
+  rc.exec = e;
+  make_api();
+  auto r = get("/api/v1/events");
+  EXPECT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(server->requests.at(0).authorization, "");
+  EXPECT_EQ(api->creds().tls_generation(), 1u);
+  EXPECT_TRUE(get("/api/v1/events").ok());
+  EXPECT_EQ(api->creds().exec_runs(), 1u);
+}
+
 // Verifies that a mismatched client key is refused when the client is built.
 TEST_F(tls_test, mismatched_client_key_is_an_error) {
   rc.ca_pem = testing::pki("ca.crt");

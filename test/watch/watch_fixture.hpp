@@ -25,15 +25,29 @@ class watch_fixture : public ::testing::Test {
 
   void SetUp() override { start_server({}); }
   void TearDown() override {
+    retire_api();
+    retire_server();
+  }
+
+  // Aborts the API client's requests and lets them unwind before it is destroyed.
+  void retire_api() {
+    if (!api) return;
+    api->close_all();
+    clk.cancel_all();
+    drain(ioc);
     api.reset();
-    if (server) server->stop();
-    // Let aborted coroutines finish before members go away.
-    run_until(
-        ioc, [] { return false; }, std::chrono::milliseconds(30));
+    clk.reset();
+  }
+  // Stops the fake and lets its coroutines unwind before it is destroyed.
+  void retire_server() {
+    if (!server) return;
+    server->stop();
+    drain(ioc);
+    server.reset();
   }
 
   void start_server(fakes::fake_apiserver::options o) {
-    if (server) server->stop();
+    retire_server();
     server = std::make_unique<fakes::fake_apiserver>(ioc.get_executor(), o);
     rc = rest_config{};
     rc.server = server->url();
@@ -41,7 +55,7 @@ class watch_fixture : public ::testing::Test {
   }
 
   api_client& make_api(api_client::options o = {}) {
-    api.reset();
+    retire_api();
     std::string error;
     api = api_client::create(ioc.get_executor(), rc, clk, o, &error);
     EXPECT_TRUE(api) << error;

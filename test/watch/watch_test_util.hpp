@@ -40,6 +40,19 @@ inline bool run_until(net::io_context& ioc, const std::function<bool()>& pred,
   return true;
 }
 
+// Runs every handler that is ready (cancelled operations completing, coroutines unwinding)
+// until none is left, so objects they touch can be destroyed safely afterwards.
+inline void drain(net::io_context& ioc) {
+  for (int idle = 0; idle < 3;) {
+    ioc.restart();
+    idle = ioc.poll() == 0 ? idle + 1 : 0;
+    if (idle > 0) {
+      ioc.restart();
+      ioc.run_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
 // Runs a coroutine to completion (or the deadline, then nullopt).
 template <class T>
 std::optional<T> run_coro(net::io_context& ioc, net::awaitable<T> a,
