@@ -8,7 +8,7 @@ The exporter binary runs with a file receiver against the bed's kube-apiserver:
     deployments (token from the TokenRequest API, read through tokenFile): works, enriches.
 Measured rates are printed (stderr).
 
-The binary: $KE_BINARY, else $KE_BUILD_DIR/kube-event-exporter, else build/kube-event-exporter.
+The binary: $KE_BINARY, else $KE_BUILD_DIR/src/kube-event-exporter (KE_BUILD_DIR defaults to build).
 """
 
 import base64
@@ -33,12 +33,14 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 
 def binary():
-    path = os.environ.get("KE_BINARY") or os.path.join(
-        os.environ.get("KE_BUILD_DIR", os.path.join(REPO, "build")), "kube-event-exporter")
-    if not os.access(path, os.X_OK):
-        raise RuntimeError(f"exporter binary {path} not found: build it (cmake --build build) or "
-                           "set KE_BINARY")
-    return path
+    build = os.environ.get("KE_BUILD_DIR", os.path.join(REPO, "build"))
+    candidates = [os.environ.get("KE_BINARY", ""), os.path.join(build, "src", "kube-event-exporter"),
+                  os.path.join(build, "kube-event-exporter")]
+    for path in candidates:
+        if path and os.access(path, os.X_OK):
+            return path
+    raise RuntimeError(f"exporter binary not found (tried {candidates[1:]}): build it "
+                       "(cmake --build build) or set KE_BINARY")
 
 
 def now():
