@@ -14,6 +14,7 @@ namespace ke::watch {
 namespace {
 
 constexpr std::size_t max_error_body = 64 * 1024;
+const std::string no_body;
 
 std::string trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -269,16 +270,24 @@ void api_client::close_all() {
 }
 
 net::awaitable<api_response> api_client::get(std::string target, get_options go) {
-  co_return co_await exchange(target, go.rate_limited, go, nullptr, {});
+  co_return co_await exchange(http::verb::get, target, no_body, go.rate_limited, go, nullptr, {});
+}
+
+net::awaitable<api_response> api_client::send(http::verb method, std::string target,
+                                              std::string body) {
+  const get_options go;
+  co_return co_await exchange(method, target, body, true, go, nullptr, {});
 }
 
 net::awaitable<api_response> api_client::watch(std::string target,
                                                std::chrono::milliseconds idle_timeout,
                                                event_callback on_event) {
-  co_return co_await exchange(target, false, {}, &on_event, idle_timeout);
+  const get_options go;
+  co_return co_await exchange(http::verb::get, target, no_body, false, go, &on_event, idle_timeout);
 }
 
-net::awaitable<api_response> api_client::exchange(const std::string& target, bool rate_limited,
+net::awaitable<api_response> api_client::exchange(http::verb method, const std::string& target,
+                                                  const std::string& body, bool rate_limited,
                                                   const get_options& go,
                                                   const event_callback* on_event,
                                                   std::chrono::milliseconds idle_timeout) {
@@ -310,8 +319,12 @@ net::awaitable<api_response> api_client::exchange(const std::string& target, boo
     }
     std::string auth_error;
     const std::string auth = co_await creds_.authorization(&auth_error);
-    http_request req(http::verb::get, target, 11);
+    http_request req(method, target, 11);
     req.set(http::field::accept, "application/json");
+    if (method != http::verb::get) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
     if (!auth.empty()) {
       req.set(http::field::authorization, auth);
     }
@@ -417,8 +430,8 @@ net::awaitable<api_response> api_client::exchange(const std::string& target, boo
       creds_.invalidate(auth);
       const std::string fresh = co_await creds_.authorization(nullptr);
       if (fresh != auth) {
-        spdlog::warn("watch: GET {}: 401 Unauthorized; retrying with refreshed credentials",
-                     target.substr(0, target.find('?')));
+        spdlog::warn("watch: {} {}: 401 Unauthorized; retrying with refreshed credentials",
+                     std::string(http::to_string(method)), target.substr(0, target.find('?')));
         continue;
       }
       co_return out;
@@ -429,9 +442,9 @@ net::awaitable<api_response> api_client::exchange(const std::string& target, boo
       ++retries_unlogged_;
       const auto now = clock_.now();
       if (now - last_retry_log_ >= std::chrono::seconds(10) || last_retry_log_ == decltype(now){}) {
-        spdlog::warn("watch: GET {}: {} (try {}/{}); retrying after {}s{}",
-                     target.substr(0, target.find('?')), out.describe(), attempt, max_tries,
-                     wait.count(),
+        spdlog::warn("watch: {} {}: {} (try {}/{}); retrying after {}s{}",
+                     std::string(http::to_string(method)), target.substr(0, target.find('?')),
+                     out.describe(), attempt, max_tries, wait.count(),
                      retries_unlogged_ > 1
                          ? " (" + std::to_string(retries_unlogged_) + " retries since last log)"
                          : std::string());

@@ -97,6 +97,9 @@ class api_client {
   net::awaitable<api_response> get(std::string target, get_options go);
   net::awaitable<api_response> get(std::string target) { return get(std::move(target), {}); }
 
+  // A request with a JSON body (POST, PUT): rate limited and retried like get().
+  net::awaitable<api_response> send(http::verb method, std::string target, std::string body);
+
   // Opens a watch (target must include watch=1) and hands each WatchEvent, parsed, to
   // on_event until the stream ends or on_event returns false. Not rate limited; the opening
   // request is retried like get(). idle_timeout bounds each read once the stream is open.
@@ -120,7 +123,8 @@ class api_client {
   bool rebuild_tls(std::string* error);
   net::awaitable<std::unique_ptr<http_client>> borrow();
   void give_back(std::unique_ptr<http_client> c, std::uint64_t generation);
-  net::awaitable<api_response> exchange(const std::string& target, bool rate_limited,
+  net::awaitable<api_response> exchange(http::verb method, const std::string& target,
+                                        const std::string& body, bool rate_limited,
                                         const get_options& go, const event_callback* on_event,
                                         std::chrono::milliseconds idle_timeout);
 

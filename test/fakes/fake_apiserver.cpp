@@ -550,6 +550,94 @@ std::size_t fake_apiserver::watches() const {
   return count_requests([](const request_info& r) { return r.watch; });
 }
 
+// ---- leases ------------------------------------------------------------------------------------
+
+json fake_apiserver::lease(const std::string& ns, const std::string& name) const {
+  auto it = leases_.find(ns + "/" + name);
+  return it == leases_.end() ? json() : it->second;
+}
+
+std::pair<int, json> fake_apiserver::lease_request(http::verb method, const std::string& ns,
+                                                   const std::string& name,
+                                                   const std::string& body) {
+  const std::string what = "leases.coordination.k8s.io \"";
+  auto fail = [&](int code, const std::string& reason, const std::string& message,
+                  const std::string& n) {
+    json st = status(code, reason, message);
+    st["details"] = {{"name", n}, {"group", "coordination.k8s.io"}, {"kind", "leases"}};
+    if (method != http::verb::get) ++lease_writes[code];
+    return std::make_pair(code, st);
+  };
+  if (method == http::verb::get) {
+    auto it = leases_.find(ns + "/" + name);
+    if (name.empty() || it == leases_.end()) {
+      return fail(404, "NotFound", what + name + "\" not found", name);
+    }
+    return {200, it->second};
+  }
+  if (method != http::verb::post && method != http::verb::put) {
+    return fail(405, "MethodNotAllowed", "the server does not allow this method", name);
+  }
+  json obj = json::parse(body, nullptr, false);
+  if (!obj.is_object()) {
+    return fail(400, "BadRequest", "the body is not a JSON object", name);
+  }
+  json& md = obj["metadata"];
+  const std::string n = method == http::verb::post ? str_at(md, "name") : name;
+  if (n.empty() || (method == http::verb::put && str_at(md, "name") != name)) {
+    return fail(400, "BadRequest", "the name of the object does not match the URL", n);
+  }
+  // MicroTime: "2006-01-02T15:04:05.000000Z".
+  if (obj.contains("spec") && obj["spec"].is_object()) {
+    for (const char* k : {"acquireTime", "renewTime"}) {
+      const std::string t = str_at(obj["spec"], k);
+      const bool micro = t.size() == 27 && t[4] == '-' && t[10] == 'T' && t[19] == '.' &&
+                         t[26] == 'Z' && parse_rfc3339_ns(t) >= 0;
+      if (obj["spec"].contains(k) && !obj["spec"][k].is_null() && !micro) {
+        return fail(400, "BadRequest", std::string("spec.") + k + ": not a MicroTime: " + t, n);
+      }
+    }
+  }
+  const std::string key = ns + "/" + n;
+  auto it = leases_.find(key);
+  if (method == http::verb::post && it != leases_.end()) {
+    return fail(409, "AlreadyExists", what + n + "\" already exists", n);
+  }
+  int code = 201;
+  if (method == http::verb::put && it != leases_.end()) {
+    const std::string rv = str_at(md, "resourceVersion");
+    if (rv.empty()) {
+      return fail(422, "Invalid",
+                  "Lease.coordination.k8s.io \"" + n +
+                      "\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be "
+                      "specified for an update",
+                  n);
+    }
+    if (rv != str_at(it->second["metadata"], "resourceVersion")) {
+      return fail(409, "Conflict",
+                  "Operation cannot be fulfilled on " + what + n +
+                      "\": the object has been modified; please apply your changes to the "
+                      "latest version and try again",
+                  n);
+    }
+    md["uid"] = it->second["metadata"]["uid"];
+    md["creationTimestamp"] = it->second["metadata"]["creationTimestamp"];
+    code = 200;
+  } else {
+    md["uid"] = "l" + std::to_string(++uid_seq_);
+    md["creationTimestamp"] = now_rfc3339();
+  }
+  md["name"] = n;
+  md["namespace"] = ns;
+  ++revision_;
+  md["resourceVersion"] = rv_string(revision_);
+  obj["apiVersion"] = "coordination.k8s.io/v1";
+  obj["kind"] = "Lease";
+  leases_[key] = obj;
+  ++lease_writes[code];
+  return {code, obj};
+}
+
 // ---- connections -------------------------------------------------------------------------------
 
 net::awaitable<void> fake_apiserver::accept_loop() {
@@ -751,6 +839,19 @@ net::awaitable<bool> fake_apiserver::handle(Stream& stream, std::shared_ptr<sess
           "events is forbidden: User \"system:serviceaccount:ke:exporter\" cannot list resource "
           "\"" +
               info.path + "\" at the cluster scope");
+    }
+  }
+  {
+    const std::string prefix = "/apis/coordination.k8s.io/v1/namespaces/";
+    if (info.path.rfind(prefix, 0) == 0) {
+      const std::string rest = info.path.substr(prefix.size());
+      const auto slash = rest.find('/');
+      const std::string tail = slash == std::string::npos ? "" : rest.substr(slash);
+      if (tail == "/leases" || tail.rfind("/leases/", 0) == 0) {
+        auto [code, body] = lease_request(req.method(), rest.substr(0, slash),
+                                          tail.size() > 8 ? tail.substr(8) : "", req.body());
+        co_return co_await answer(code, body.dump());
+      }
     }
   }
   if (req.method() != http::verb::get) {

@@ -34,6 +34,10 @@
 // Other objects for enrichment: add_resource() for discovery (APIResourceList per group/version)
 // and put_object()/remove_object() for GETs (404 Status NotFound when absent).
 //
+// Leases: GET/POST/PUT with the registry's rules: PUT without resourceVersion -> 422, a stale
+// one -> 409 Conflict with the exact message, a duplicate POST -> 409 AlreadyExists, PUT to a
+// missing name creates it (201); MicroTime fields must be "2006-01-02T15:04:05.000000Z" (400).
+//
 // Threading: the io_context thread only (the test drives it).
 #pragma once
 #include <boost/asio/ssl.hpp>
@@ -147,6 +151,12 @@ class fake_apiserver {
   void remove_object(const std::string& group_version, const std::string& resource,
                      const std::string& ns, const std::string& name);
 
+  // ---- Leases (coordination.k8s.io/v1): GET/POST/PUT .../namespaces/{ns}/leases[/{name}]
+  // The stored Lease (null if none).
+  nlohmann::json lease(const std::string& ns, const std::string& name) const;
+  // Lease writes answered, by status (200, 201, 409, 422 ...).
+  std::map<int, std::size_t> lease_writes;
+
   // ---- Faults and watch control
   void script(scripted s) { scripted_.push_back(std::move(s)); }
   // The APF 429: text/plain "Too many requests, please try again later." with Retry-After.
@@ -227,6 +237,10 @@ class fake_apiserver {
 
   std::map<std::string, std::vector<resource_info>> resources_;  // group/version -> resources
   std::map<std::string, nlohmann::json> objects_;                // URL path -> object
+  std::map<std::string, nlohmann::json> leases_;                 // "ns/name" -> Lease
+  // A Lease request (not a coroutine): the status and body to answer.
+  std::pair<int, nlohmann::json> lease_request(http::verb method, const std::string& ns,
+                                               const std::string& name, const std::string& body);
 
   std::deque<scripted> scripted_;
   std::list<std::weak_ptr<watcher>> watchers_;

@@ -268,5 +268,48 @@ TEST_F(fake_apiserver_test, throttling_and_auth_errors) {
   EXPECT_EQ(get("/api/v1/events").status, 403);
 }
 
+// Verifies the Lease rules leader election relies on: create, duplicate POST 409
+// AlreadyExists, PUT without resourceVersion 422, stale resourceVersion 409 Conflict with the
+// registry's message, PUT to a missing name creates (201), and MicroTime validation.
+TEST_F(fake_apiserver_test, lease_optimistic_concurrency) {
+  make_api();
+  const std::string base = "/apis/coordination.k8s.io/v1/namespaces/ke/leases";
+  auto send = [&](http::verb v, const std::string& target, const json& body) {
+    auto r = testing::run_coro(ioc, api->send(v, target, body.dump()));
+    EXPECT_TRUE(r.has_value());
+    return r.value_or(api_response{});
+  };
+  json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata", {{"name", "l1"}}},
+                {"spec",
+                 {{"holderIdentity", "a"},
+                  {"leaseDurationSeconds", 15},
+                  {"renewTime", "2026-01-01T00:00:00.000000Z"}}}};
+  auto created = send(http::verb::post, base, lease);
+  EXPECT_EQ(created.status, 201);
+  EXPECT_EQ(send(http::verb::post, base, lease).status_object().reason, "AlreadyExists");
+  auto no_rv = send(http::verb::put, base + "/l1", lease);
+  EXPECT_EQ(no_rv.status, 422);
+  auto current = json::parse(get(base + "/l1").body);
+  json stale = current;
+  stale["metadata"]["resourceVersion"] = "1";
+  auto conflict = send(http::verb::put, base + "/l1", stale);
+  EXPECT_EQ(conflict.status, 409);
+  EXPECT_EQ(conflict.status_object().message,
+            "Operation cannot be fulfilled on leases.coordination.k8s.io \"l1\": the object has "
+            "been modified; please apply your changes to the latest version and try again");
+  current["spec"]["holderIdentity"] = "b";
+  EXPECT_EQ(send(http::verb::put, base + "/l1", current).status, 200);
+  json fresh = lease;
+  fresh["metadata"]["name"] = "l2";
+  EXPECT_EQ(send(http::verb::put, base + "/l2", fresh).status, 201);
+  json bad_time = lease;
+  bad_time["metadata"]["name"] = "l3";
+  bad_time["spec"]["renewTime"] = "2026-01-01T00:00:00Z";
+  EXPECT_EQ(send(http::verb::post, base, bad_time).status, 400);
+  EXPECT_EQ(get(base + "/nope").status, 404);
+}
+
 }  // namespace
 }  // namespace ke::watch

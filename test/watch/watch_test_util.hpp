@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -25,10 +26,17 @@ inline std::string pki(const std::string& name) {
   return read_text(std::string(KE_TEST_DATA) + "/watch/pki/" + name);
 }
 
+// Deadlines are multiplied by $KE_TEST_TIMEOUT_SCALE (e.g. 20 under valgrind).
+inline std::chrono::milliseconds scaled(std::chrono::milliseconds d) {
+  const char* s = std::getenv("KE_TEST_TIMEOUT_SCALE");
+  const double k = s != nullptr ? std::atof(s) : 1.0;
+  return k > 1.0 ? std::chrono::milliseconds(static_cast<std::int64_t>(d.count() * k)) : d;
+}
+
 // Runs handlers until pred() is true or `limit` of real time has passed. Returns pred().
 inline bool run_until(net::io_context& ioc, const std::function<bool()>& pred,
                       std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const auto deadline = std::chrono::steady_clock::now() + scaled(limit);
   ioc.restart();
   while (!pred()) {
     if (std::chrono::steady_clock::now() >= deadline) {

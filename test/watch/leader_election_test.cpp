@@ -1,0 +1,169 @@
+#include "watch/leader_election.hpp"
+
+#include <gtest/gtest.h>
+
+#include "watch_fixture.hpp"
+
+namespace ke::watch {
+namespace {
+
+using json = nlohmann::json;
+using std::chrono::seconds;
+
+// One replica: its own clock (virtual time), API client and elector.
+struct replica {
+  std::unique_ptr<manual_clock> clk;
+  std::unique_ptr<api_client> api;
+  std::unique_ptr<leader_elector> le;
+  int started = 0;
+  int stopped = 0;
+};
+
+class leader_election_test : public testing::watch_fixture {
+ protected:
+  std::vector<std::unique_ptr<replica>> replicas;
+
+  replica& make(const std::string& id) {
+    auto r = std::make_unique<replica>();
+    r->clk = std::make_unique<manual_clock>(ioc.get_executor());
+    std::string error;
+    r->api = api_client::create(ioc.get_executor(), rc, *r->clk, {}, &error);
+    EXPECT_TRUE(r->api) << error;
+    leader_election_options o;
+    o.namespace_ = "ke";
+    o.name = "kubernetes-event-exporter";
+    o.identity = id;
+    o.random = [] { return 0.5; };
+    replica* p = r.get();
+    r->le = std::make_unique<leader_elector>(
+        *r->api, *r->clk, o,
+        [p]() -> net::awaitable<void> {
+          ++p->started;
+          co_return;
+        },
+        [p]() -> net::awaitable<void> {
+          ++p->stopped;
+          co_return;
+        });
+    replicas.push_back(std::move(r));
+    return *replicas.back();
+  }
+
+  void TearDown() override {
+    for (auto& r : replicas) {
+      if (r->le->running()) {
+        r->le->stop(false);
+      }
+    }
+    EXPECT_TRUE(testing::run_until(ioc, [&] {
+      for (auto& r : replicas) {
+        if (r->le->running()) return false;
+      }
+      return true;
+    }));
+    for (auto& r : replicas) r->api->close_all();
+    testing::drain(ioc);
+    replicas.clear();
+    watch_fixture::TearDown();
+  }
+
+  json lease() { return server->lease("ke", "kubernetes-event-exporter"); }
+  std::string holder() { return lease()["spec"].value("holderIdentity", ""); }
+  bool wait(const std::function<bool()>& pred) { return testing::run_until(ioc, pred); }
+  std::size_t renewals() { return server->lease_writes[200]; }
+};
+
+// Verifies that a single replica creates the Lease (MicroTime fields, 15 s duration), leads and
+// keeps renewing it.
+TEST_F(leader_election_test, single_replica_acquires_and_renews) {
+  auto& a = make("a");
+  a.le->start();
+  ASSERT_TRUE(wait([&] { return a.le->leading() && a.started == 1; }));
+  const json l = lease();
+  EXPECT_EQ(l["spec"]["holderIdentity"], "a");
+  EXPECT_EQ(l["spec"]["leaseDurationSeconds"], 15);
+  EXPECT_EQ(l["spec"]["leaseTransitions"], 0);
+  EXPECT_EQ(l["spec"]["renewTime"].get<std::string>().size(), 27u);  // ...05.000000Z
+  EXPECT_EQ(server->lease_writes[201], 1u);
+  ASSERT_TRUE(wait([&] { return renewals() >= 3; }));
+  EXPECT_TRUE(a.le->leading());
+  EXPECT_EQ(a.stopped, 0);
+}
+
+// Verifies that of two replicas exactly one leads while the leader keeps renewing.
+TEST_F(leader_election_test, two_replicas_one_leader) {
+  auto& a = make("a");
+  auto& b = make("b");
+  a.le->start();
+  b.le->start();
+  ASSERT_TRUE(wait([&] { return a.le->leading() || b.le->leading(); }));
+  const std::size_t base = renewals();
+  for (std::size_t n = 1; n <= 10; ++n) {
+    ASSERT_TRUE(wait([&] { return renewals() >= base + n; }));
+    EXPECT_NE(a.le->leading(), b.le->leading());
+  }
+  EXPECT_EQ(a.started + b.started, 1);
+  EXPECT_EQ(holder(), a.le->leading() ? "a" : "b");
+}
+
+// Verifies failover after a leader dies without releasing: the other replica takes over once
+// the lease record has not changed for leaseDurationSeconds of its own clock.
+TEST_F(leader_election_test, failover_after_leader_crash) {
+  auto& a = make("a");
+  a.le->start();
+  ASSERT_TRUE(wait([&] { return a.le->leading(); }));
+  auto& b = make("b");
+  b.le->start();
+  ASSERT_TRUE(wait([&] { return b.clk->sleeps().size() >= 3; }));
+  EXPECT_FALSE(b.le->leading());
+  a.le->stop(false);  // the process died: no release
+  const auto b_then = b.clk->now();
+  ASSERT_TRUE(wait([&] { return b.le->leading(); }));
+  EXPECT_GE(b.clk->now() - b_then, seconds(15) - seconds(5));
+  EXPECT_EQ(holder(), "b");
+  EXPECT_EQ(lease()["spec"]["leaseTransitions"], 1);
+}
+
+// Verifies that a graceful stop releases the lease so the next replica leads at its next try.
+TEST_F(leader_election_test, release_hands_over_at_once) {
+  auto& a = make("a");
+  a.le->start();
+  ASSERT_TRUE(wait([&] { return a.le->leading(); }));
+  auto& b = make("b");
+  b.le->start();
+  ASSERT_TRUE(wait([&] { return b.clk->sleeps().size() >= 2; }));
+  bool done = false;
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        co_await a.le->shutdown(std::chrono::steady_clock::now() + seconds(5));
+        done = true;
+      },
+      net::detached);
+  ASSERT_TRUE(wait([&] { return done; }));
+  EXPECT_EQ(a.stopped, 1);
+  EXPECT_FALSE(a.le->running());
+  const auto b_then = b.clk->now();
+  ASSERT_TRUE(wait([&] { return b.le->leading(); }));
+  EXPECT_LT(b.clk->now() - b_then, seconds(5));  // one retry period (with jitter), not 15 s
+  EXPECT_EQ(holder(), "b");
+}
+
+// Verifies that a leader which cannot renew for renew_deadline stops leading, then leads again
+// once the API lets it.
+TEST_F(leader_election_test, lost_renewals_stop_leading) {
+  auto& a = make("a");
+  a.le->start();
+  ASSERT_TRUE(wait([&] { return a.le->leading(); }));
+  server->knobs.forbidden_prefixes = {"/apis/coordination.k8s.io"};
+  const auto then = a.clk->now();
+  ASSERT_TRUE(wait([&] { return !a.le->leading() && a.stopped == 1; }));
+  // renew_deadline (10 s) after the last good renewal, which was up to one retry period (2 s)
+  // before `then`.
+  EXPECT_GE(a.clk->now() - then, seconds(8));
+  server->knobs.forbidden_prefixes.clear();
+  ASSERT_TRUE(wait([&] { return a.le->leading() && a.started == 2; }));
+}
+
+}  // namespace
+}  // namespace ke::watch
