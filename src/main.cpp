@@ -21,6 +21,7 @@
 #include "sinks/loki/loki_sink.hpp"
 #include "sinks/receiver.hpp"
 #include "watch/event_source.hpp"
+#include "watch/leader_election.hpp"
 
 namespace {
 
@@ -138,7 +139,38 @@ int run(const flags& f) {
   }
   spdlog::info("serving /metrics, /-/healthy, /-/ready on {} (port {})", f.metrics_address, port);
   for (auto& r : receivers) r->start();
-  source->start();
+  // leaderElection.enabled: only the replica holding the Lease watches; the others wait. The
+  // elector has its own clock and API client (stopping the source cancels the source's clock).
+  watch::clock elector_clock(ioc.get_executor());
+  std::unique_ptr<watch::api_client> elector_api;
+  std::unique_ptr<watch::leader_elector> elector;
+  if (cfg.leader_election_.enabled) {
+    elector_api =
+        watch::api_client::create(ioc.get_executor(), source->rest(), elector_clock, {}, &error);
+    if (!elector_api) {
+      spdlog::error("leader election: {}", error);
+      return 1;
+    }
+    watch::leader_election_options lo;
+    lo.namespace_ = source->rest().namespace_.empty() ? "default" : source->rest().namespace_;
+    lo.name = cfg.leader_election_.leader_election_id;
+    lo.identity = watch::default_identity();
+    spdlog::info("leader election: Lease {}/{} as {}", lo.namespace_, lo.name, lo.identity);
+    elector = std::make_unique<watch::leader_elector>(
+        *elector_api, elector_clock, lo,
+        [&]() -> net::awaitable<void> {
+          spdlog::info("leader election: leading, starting the watch");
+          source->start();
+          co_return;
+        },
+        [&]() -> net::awaitable<void> {
+          spdlog::warn("leader election: not leading any more, stopping the watch");
+          co_await source->stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+        });
+    elector->start();
+  } else {
+    source->start();
+  }
   server.set_ready(true);
 
   net::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -150,6 +182,9 @@ int run(const flags& f) {
         ioc,
         [&]() -> net::awaitable<void> {
           auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+          if (elector) {
+            co_await elector->shutdown(deadline);  // stops the source, releases the Lease
+          }
           co_await source->stop(deadline);
           for (auto& r : receivers) co_await r->stop(deadline);
           server.stop();

@@ -80,7 +80,7 @@ def post_events(ns, dep, names, threads=8):
 class Exporter:
     """The exporter with a file receiver; records() reads what it shipped."""
 
-    def __init__(self, tmp, kubeconfig, namespace, name="exporter"):
+    def __init__(self, tmp, kubeconfig, namespace, name="exporter", extra="", ready="listed"):
         self.out = os.path.join(tmp, f"{name}.jsonl")
         self.log_path = os.path.join(tmp, f"{name}.log")
         conf = os.path.join(tmp, f"{name}.yaml")
@@ -99,13 +99,13 @@ receivers:
   - name: file
     file:
       path: {self.out}
-""")
+{extra}""")
         self.log = open(self.log_path, "w")
         self.p = subprocess.Popen([binary(), "-conf", conf, "-kubeconfig", kubeconfig,
                                    "-metrics-address", "127.0.0.1:0"],
                                   stdout=self.log, stderr=self.log)
-        poll(lambda: self.p.poll() is None and "listed" in self.read_log(), 60, 0.05,
-             "the exporter's first list")
+        poll(lambda: self.p.poll() is None and ready in self.read_log(), 60, 0.05,
+             f"{ready!r} in the exporter's log")
 
     def read_log(self):
         return read(self.log_path)
@@ -322,6 +322,41 @@ contexts:
                                 for r in recs))
         finally:
             self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
+
+    def test_leader_election_one_replica_exports_and_hands_over(self):
+        ns, dep = self.namespace_with_deployment("le")
+        lease = f"ke-e2e-{ns}"
+        extra = f"leaderElection:\n  enabled: true\n  leaderElectionID: {lease}\n"
+        a = Exporter(self.tmp, env("KUBECONFIG"), ns, "le-a", extra, "leading, starting")
+        b = Exporter(self.tmp, env("KUBECONFIG"), ns, "le-b", extra, "leader election: Lease")
+        try:
+            path = f"/apis/coordination.k8s.io/v1/namespaces/default/leases/{lease}"
+            holder = self.kube.get(path)["spec"]["holderIdentity"]
+            self.assertIn(f" as {holder}", a.read_log())
+            first = [f"le.a{i:02d}" for i in range(20)]
+            post_events(ns, dep, first, threads=4)
+            a.wait(20)
+            self.assertNotIn("leading, starting", b.read_log())
+            self.assertEqual(b.records(), [])
+
+            t0 = time.monotonic()
+            self.assertEqual(a.stop(), 0, a.read_log()[-3000:])  # releases the Lease
+            poll(lambda: "leading, starting" in b.read_log(), 30, 0.05, "b leading")
+            handover = time.monotonic() - t0
+            self.assertNotEqual(self.kube.get(path)["spec"]["holderIdentity"], holder)
+            second = [f"le.b{i:02d}" for i in range(20)]
+            post_events(ns, dep, second, threads=4)
+            poll(lambda: set(second) <= {r["metadata"]["name"] for r in b.records()}, 60, 0.05,
+                 "b ships the events created after the handover")
+            counts = collections.Counter(r["metadata"]["name"] for r in b.records())
+            self.assertEqual([n for n, c in counts.items() if c != 1], [])
+            self.assertEqual(collections.Counter(r["metadata"]["name"] for r in a.records()),
+                             collections.Counter(first))
+            print(f"\n  leader handover after SIGTERM (Lease released): {handover:.2f}s",
+                  file=sys.stderr)
+        finally:
+            a.stop()
+            self.assertEqual(b.stop(), 0, b.read_log()[-3000:])
 
 
 if __name__ == "__main__":
