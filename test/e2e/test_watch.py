@@ -80,7 +80,13 @@ def post_events(ns, dep, names, threads=8):
 class Exporter:
     """The exporter with a file receiver; records() reads what it shipped."""
 
-    def __init__(self, tmp, kubeconfig, namespace, name="exporter", extra="", ready="listed"):
+    def __init__(self, tmp, kubeconfig, namespace, name="exporter", extra="", ready="listed",
+                 receivers=None):
+        """extra: more top-level config; receivers: {name: YAML of its sink}, shipped to besides
+        the file receiver."""
+        receivers = receivers or {}
+        matches = "".join(f"        - receiver: {n}\n" for n in ["file", *receivers])
+        more = "".join(f"  - name: {n}\n{sink}" for n, sink in receivers.items())
         self.out = os.path.join(tmp, f"{name}.jsonl")
         self.log_path = os.path.join(tmp, f"{name}.log")
         conf = os.path.join(tmp, f"{name}.yaml")
@@ -94,12 +100,11 @@ kubeBurst: 100
 route:
   routes:
     - match:
-        - receiver: file
-receivers:
+{matches}receivers:
   - name: file
     file:
       path: {self.out}
-{extra}""")
+{more}{extra}""")
         self.log = open(self.log_path, "w")
         self.p = subprocess.Popen([binary(), "-conf", conf, "-kubeconfig", kubeconfig,
                                    "-metrics-address", "127.0.0.1:0"],
