@@ -1,0 +1,861 @@
+"""e2e tests of the Helm chart helm/kube-event-exporter (issue 6) on the real test bed.
+
+Run with test/e2e/run test_helm (needs the bed: helm, kube-apiserver, VictoriaLogs, Prometheus).
+  - helm lint --strict and helm template with the default values, with a Bitnami values.yaml
+    (testdata/helm/values-loki.yaml, a copy of ../shared/testdata/values-loki.yaml) and with every
+    documented option set (testdata/helm/values-all.yaml); secure defaults; least-privilege RBAC;
+    the rendered config passes `kube-event-exporter check-config`; the schema rejects typos and
+    bad values with the path in the message; PrometheusRule passes promtool.
+  - helm upgrade --install into kube-apiserver: every object of the release exists. Then the
+    exporter binary runs outside the cluster with the config the chart put in the cluster and a
+    TokenRequest token of the chart's ServiceAccount (so with exactly the chart's RBAC): events
+    reach VictoriaLogs (Loki push) enriched; with replicaCount 2 it takes the chart's Lease; a
+    SubjectAccessReview matrix shows nothing wider is granted.
+  - dashboards: valid JSON, every panel titled and on a datasource variable, every metric a panel
+    queries exists in a real /metrics scrape of the binary, every PromQL query is accepted by the
+    bed's Prometheus scraping that binary.
+"""
+
+import base64
+import copy
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+import uuid
+
+import yaml
+
+from bed import ApiError, Kube, env, http_json, poll
+from test_watch import binary, event, now, post_events
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CHART = os.path.join(REPO, "helm", "kube-event-exporter")
+TOOLS = os.path.join(REPO, "helm", "tools")
+DATA = os.path.join(HERE, "testdata", "helm")
+VALUES_LOKI = os.path.join(DATA, "values-loki.yaml")
+VALUES_ALL = os.path.join(DATA, "values-all.yaml")
+DASHBOARDS = os.path.join(CHART, "dashboards")
+
+# kube_bench_* come from the kube-bench ingest (issue 5); until the binary exposes them, the
+# dashboards are checked against the names issue 5 and docs/monitoring-design define.
+DOCUMENTED_KUBE_BENCH = {"kube_bench_info"}
+# Series Prometheus makes itself, not the exporter.
+PROMETHEUS_OWN = {"up"}
+
+
+def helm(*args, check=True, timeout=120):
+    p = subprocess.run([env("HELM_BIN"), *args], capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} failed ({p.returncode}):\n{p.stderr}")
+    return p
+
+
+def render(*args, release="t", namespace="kee"):
+    out = helm("template", release, CHART, "--namespace", namespace, *args).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def find(docs, kind, name=None):
+    got = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    return got
+
+
+def one(docs, kind, name=None):
+    got = find(docs, kind, name)
+    if len(got) != 1:
+        raise AssertionError(f"expected one {kind} {name or ''}, got {[d['metadata']['name'] for d in got]}")
+    return got[0]
+
+
+def config_of(docs):
+    """The config.yaml the chart rendered (ConfigMap or Secret)."""
+    for d in docs:
+        if d["kind"] == "ConfigMap" and "config.yaml" in d.get("data", {}):
+            return d["data"]["config.yaml"]
+        if d["kind"] == "Secret" and "config.yaml" in d.get("stringData", {}):
+            return d["stringData"]["config.yaml"]
+    raise AssertionError("no config object rendered")
+
+
+def check_config(text, tmp):
+    path = os.path.join(tmp, f"check-{uuid.uuid4().hex[:6]}.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    p = subprocess.run([binary(), "check-config", "-conf", path], capture_output=True, text=True,
+                       timeout=60)
+    return p
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rules_of(role):
+    return [(tuple(r.get("apiGroups", [])), tuple(r.get("resources", [])), tuple(r.get("verbs", [])),
+             tuple(r.get("resourceNames", []))) for r in role.get("rules", [])]
+
+
+def containers(dep):
+    return dep["spec"]["template"]["spec"]["containers"]
+
+
+class HelmTemplateTest(unittest.TestCase):
+    """helm lint/template; no cluster needed but the bed's helm."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ke-e2e-helm-")
+
+    def test_values_loki_is_the_shared_copy(self):
+        shared = os.path.join(REPO, "..", "shared", "testdata", "values-loki.yaml")
+        if os.path.exists(shared):  # the copy must stay unchanged
+            with open(shared) as a, open(VALUES_LOKI) as b:
+                self.assertEqual(a.read(), b.read())
+
+    def test_lint(self):
+        for args in ([], ["-f", VALUES_LOKI], ["-f", VALUES_ALL]):
+            p = helm("lint", "--strict", CHART, *args)
+            self.assertIn("1 chart(s) linted, 0 chart(s) failed", p.stdout, p.stdout + p.stderr)
+
+    def test_generated_files_match_their_generators(self):
+        p = subprocess.run([sys.executable, os.path.join(TOOLS, "gen-values-schema.py")],
+                           capture_output=True, text=True, check=True)
+        with open(os.path.join(CHART, "values.schema.json")) as f:
+            self.assertEqual(p.stdout, f.read(), "run helm/tools/gen-values-schema.py")
+        out = os.path.join(self.tmp, "dashboards")
+        os.makedirs(out, exist_ok=True)
+        subprocess.run([sys.executable, os.path.join(TOOLS, "gen-dashboards.py"), out], check=True)
+        self.assertEqual(sorted(os.listdir(out)), sorted(os.listdir(DASHBOARDS)))
+        for name in os.listdir(out):
+            with open(os.path.join(out, name)) as a, open(os.path.join(DASHBOARDS, name)) as b:
+                self.assertEqual(a.read(), b.read(), f"{name}: run helm/tools/gen-dashboards.py")
+
+    def test_defaults_are_secure_and_least_privilege(self):
+        docs = render()
+        kinds = sorted(d["kind"] for d in docs)
+        self.assertEqual(kinds, sorted(["ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding",
+                                        "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"]
+                                       + ["ConfigMap"] * 4))
+        dep = one(docs, "Deployment")
+        pod = dep["spec"]["template"]["spec"]
+        c = containers(dep)[0]
+        sc = c["securityContext"]
+        self.assertTrue(sc["runAsNonRoot"])
+        self.assertNotEqual(sc["runAsUser"], 0)
+        self.assertTrue(sc["readOnlyRootFilesystem"])
+        self.assertFalse(sc["allowPrivilegeEscalation"])
+        self.assertFalse(sc["privileged"])
+        self.assertEqual(sc["capabilities"], {"drop": ["ALL"]})
+        self.assertEqual(sc["seccompProfile"], {"type": "RuntimeDefault"})
+        # The ServiceAccount does not hand its token to every pod; the exporter's pod mounts it.
+        self.assertIs(one(docs, "ServiceAccount")["automountServiceAccountToken"], False)
+        self.assertIs(pod["automountServiceAccountToken"], True)
+        self.assertEqual(pod["serviceAccountName"], "t-kube-event-exporter")
+        self.assertEqual(c["args"], ["-conf=/data/config.yaml", "-metrics-address=:2112"])
+        self.assertEqual(c["ports"], [{"name": "http", "containerPort": 2112, "protocol": "TCP"}])
+        self.assertEqual(c["livenessProbe"]["httpGet"], {"path": "/-/healthy", "port": "http"})
+        self.assertEqual(c["readinessProbe"]["httpGet"], {"path": "/-/ready", "port": "http"})
+        self.assertNotIn("startupProbe", c)
+        self.assertIn({"name": "tmp", "mountPath": "/tmp"}, c["volumeMounts"])
+        # The checksum annotation is the config's hash: a config change rolls the pods.
+        cfg = config_of(docs)
+        self.assertEqual(dep["spec"]["template"]["metadata"]["annotations"]["checksum/config"],
+                         hashlib.sha256(cfg.rstrip("\n").encode()).hexdigest())
+        self.assertEqual(check_config(cfg, self.tmp).returncode, 0)
+        # RBAC: read events, get the enrichment kinds; nothing else (no *, no secrets/configmaps,
+        # no writes, no leases, no tokenreviews).
+        role = one(docs, "ClusterRole")
+        rules = rules_of(role)
+        self.assertEqual(rules[0], (("",), ("events",), ("get", "list", "watch"), ()))
+        for groups, resources, verbs, _ in rules[1:]:
+            self.assertEqual(verbs, ("get",))
+            self.assertFalse({"secrets", "configmaps", "*"} & set(resources), resources)
+            self.assertNotIn("*", groups)
+        self.assertFalse(find(docs, "Role"))
+        self.assertIn(("apps",), [r[0] for r in rules])
+        binding = one(docs, "ClusterRoleBinding")
+        self.assertEqual(binding["roleRef"]["name"], role["metadata"]["name"])
+        self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount", "name": "t-kube-event-exporter",
+                                                "namespace": "kee"}])
+        svc = one(docs, "Service")
+        self.assertEqual(svc["metadata"]["name"], "t-kube-event-exporter-metrics")
+        self.assertEqual(svc["spec"]["ports"], [{"name": "http", "port": 2112, "targetPort": "http",
+                                                 "protocol": "TCP"}])
+        self.assertEqual(svc["metadata"]["annotations"]["prometheus.io/port"], "2112")
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        self.assertTrue(all(labels.get(k) == v for k, v in svc["spec"]["selector"].items()))
+        self.assertEqual(one(docs, "PodDisruptionBudget")["spec"]["maxUnavailable"], 1)
+        dash = [d for d in find(docs, "ConfigMap") if "dashboard" in d["metadata"]["name"]]
+        self.assertEqual(len(dash), 4)
+        for d in dash:
+            self.assertEqual(d["metadata"]["labels"]["grafana_dashboard"], "1")
+            for v in d["data"].values():
+                json.loads(v)
+
+    def test_bitnami_values_loki_renders_unchanged(self):
+        with open(VALUES_LOKI) as f:
+            user = yaml.safe_load(f)["config"]
+        docs = render("-f", VALUES_LOKI)
+        text = config_of(docs)
+        cfg = yaml.safe_load(text)
+        for key, value in user.items():  # every key the user wrote, as written
+            self.assertEqual(cfg[key], value, key)
+        self.assertEqual(set(cfg) - set(user), {"clusterName", "maxEventAgeSeconds"})
+        self.assertEqual(cfg["receivers"][0]["loki"]["streamLabels"], {"job": "kubernetes-event"})
+        p = check_config(text, self.tmp)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertFalse(find(docs, "Role"))  # replicaCount 1: no leader election
+
+    def test_every_option(self):
+        docs = render("-f", VALUES_ALL, release="all", namespace="mon")
+        # fullname = release-nameOverride
+        dep = one(docs, "Deployment", "all-kee")
+        pod = dep["spec"]["template"]["spec"]
+        c = [x for x in pod["containers"] if x["name"] == "event-exporter"][0]
+        self.assertEqual(c["image"], "registry.example.com/kube-event-exporter/kube-event-exporter:0.1.0")
+        self.assertEqual(c["imagePullPolicy"], "Always")
+        self.assertEqual(pod["imagePullSecrets"], [{"name": "global-pull"}, {"name": "image-pull"}])
+        self.assertEqual(c["args"], ["-conf=/data/config.yaml", "-metrics-address=:9112"])
+        self.assertEqual([p["containerPort"] for p in c["ports"]], [9112, 9080, 9999])
+        self.assertEqual(c["resources"], {"requests": {"cpu": "20m", "memory": "48Mi"},
+                                          "limits": {"memory": "256Mi"}})
+        self.assertEqual(c["startupProbe"]["httpGet"]["path"], "/-/healthy")
+        self.assertEqual(c["lifecycle"]["preStop"]["exec"]["command"][1], "--version")
+        self.assertIn({"name": "LOKI_USER", "value": "events"}, c["env"])
+        self.assertEqual(c["envFrom"], [{"configMapRef": {"name": "kee-env"}},
+                                        {"secretRef": {"name": "kee-loki-credentials"}}])
+        self.assertIn({"name": "spool", "mountPath": "/var/spool/kee"}, c["volumeMounts"])
+        self.assertEqual([x["name"] for x in pod["containers"]], ["event-exporter", "sidecar"])
+        self.assertEqual([x["name"] for x in pod["initContainers"]], ["init"])
+        self.assertEqual(pod["terminationGracePeriodSeconds"], 45)
+        self.assertEqual(pod["hostAliases"][0]["ip"], "10.0.0.10")
+        self.assertEqual(pod["nodeSelector"], {"kubernetes.io/os": "linux"})
+        self.assertEqual(pod["tolerations"][0]["key"], "dedicated")
+        self.assertIn("requiredDuringSchedulingIgnoredDuringExecution", pod["affinity"]["podAntiAffinity"])
+        self.assertIn("preferredDuringSchedulingIgnoredDuringExecution", pod["affinity"]["nodeAffinity"])
+        self.assertEqual(pod["topologySpreadConstraints"][0]["maxSkew"], 1)
+        self.assertEqual(pod["securityContext"]["supplementalGroups"], [2000])
+        self.assertEqual(dep["spec"]["replicas"], 2)
+        self.assertEqual(dep["spec"]["revisionHistoryLimit"], 3)
+        self.assertEqual(dep["spec"]["strategy"]["rollingUpdate"]["maxSurge"], 0)
+        self.assertEqual(dep["metadata"]["labels"]["team"], "platform")
+        self.assertEqual(dep["metadata"]["annotations"]["owner"], "all")
+        self.assertEqual(dep["spec"]["template"]["metadata"]["labels"]["tier"], "monitoring")
+        # config as a tpl string, in a Secret
+        secret = one(docs, "Secret", "all-kee")
+        cfg = yaml.safe_load(secret["stringData"]["config.yaml"])
+        self.assertEqual(cfg["clusterName"], "mon-cluster")
+        self.assertEqual(cfg["leaderElection"], {"enabled": True, "leaderElectionID": "all-kee-leader-election"})
+        self.assertEqual(cfg["ingest"], {"address": "0.0.0.0:9080", "maxBodyBytes": 1048576,
+                                         "auth": {"mode": "tokenReview", "allowedServiceAccounts":
+                                                  ["monitoring:bench-sender", "mon:all-kee-kube-bench"]}})
+        self.assertEqual(pod["volumes"][0], {"name": "config", "secret": {"secretName": "all-kee"}})
+        self.assertFalse([d for d in find(docs, "ConfigMap") if d["metadata"]["name"] == "all-kee"])
+        # RBAC: lease Role (only that Lease), tokenreviews create, the listed enrichment kinds
+        sa = one(docs, "ServiceAccount", "kee-sa")
+        self.assertEqual(sa["metadata"]["annotations"]["example.com/role"], "exporter")
+        role = one(docs, "Role", "all-kee-leader-election")
+        self.assertEqual(rules_of(role), [(("coordination.k8s.io",), ("leases",), ("get", "update"),
+                                           ("all-kee-leader-election",)),
+                                          (("coordination.k8s.io",), ("leases",), ("create",), ())])
+        self.assertEqual(one(docs, "RoleBinding")["subjects"][0]["name"], "kee-sa")
+        cr = rules_of(one(docs, "ClusterRole"))
+        self.assertIn((("authentication.k8s.io",), ("tokenreviews",), ("create",), ()), cr)
+        self.assertIn((("apps",), ("deployments", "replicasets"), ("get",), ()), cr)
+        self.assertEqual(len(cr), 4)
+        # Services, monitoring objects
+        ingest = one(docs, "Service", "all-kee-ingest")
+        self.assertEqual(ingest["spec"]["ports"][0]["port"], 8081)
+        self.assertEqual(ingest["spec"]["ports"][0]["targetPort"], "ingest")
+        self.assertEqual(ingest["metadata"]["labels"]["exposure"], "internal")
+        self.assertEqual(one(docs, "Service", "all-kee-metrics")["metadata"]["labels"]["scrape"], "yes")
+        sm = one(docs, "ServiceMonitor")
+        ep = sm["spec"]["endpoints"][0]
+        self.assertEqual((ep["port"], ep["path"], ep["interval"], ep["scrapeTimeout"], ep["honorLabels"]),
+                         ("http", "/metrics", "15s", "10s", True))
+        self.assertEqual(sm["spec"]["jobLabel"], "app.kubernetes.io/name")
+        self.assertEqual(sm["metadata"]["labels"]["release"], "prometheus")
+        pr = one(docs, "PrometheusRule")
+        self.assertEqual([g["name"] for g in pr["spec"]["groups"]], ["kube-event-exporter", "custom"])
+        self.assertIn("kee_send_event_errors", json.dumps(pr["spec"]))  # the config's prefix
+        np = one(docs, "NetworkPolicy")
+        self.assertNotIn({}, np["spec"]["egress"])
+        self.assertIn({"ports": [{"port": 80}, {"port": 3100}]}, np["spec"]["egress"])
+        self.assertEqual(np["spec"]["ingress"][0]["from"][2]["namespaceSelector"]["matchLabels"],
+                         {"kubernetes.io/metadata.name": "monitoring"})
+        self.assertEqual(one(docs, "PodDisruptionBudget")["spec"], {
+            "minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "kee",
+                                                            "app.kubernetes.io/instance": "all"}}})
+        self.assertEqual(one(docs, "VerticalPodAutoscaler")["spec"]["updatePolicy"],
+                         {"minReplicas": 1, "updateMode": "Auto"})
+        self.assertEqual(one(docs, "ConfigMap", "all-extra")["data"]["note"], "extra object")
+        dash = [d for d in find(docs, "ConfigMap") if "dashboard" in d["metadata"]["name"]]
+        self.assertEqual(len(dash), 4)
+        for d in dash:
+            self.assertEqual(d["metadata"]["annotations"]["grafana_folder"], "Kubernetes")
+            for v in d["data"].values():
+                j = json.loads(v)
+                for var in j["templating"]["list"]:
+                    if var["name"] == "metrics_prefix":
+                        self.assertEqual(var["query"], "kee_")
+        # kube-bench: a CronJob per node, pinned, posting to the ingest Service with its own token
+        crons = find(docs, "CronJob")
+        self.assertEqual(len(crons), 3)
+        by_node = {c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["nodeName"]: c for c in crons}
+        self.assertEqual(set(by_node), {"cp-k8s", "wk1-k8s", "wk2-k8s"})
+        self.assertEqual(by_node["wk2-k8s"]["spec"]["schedule"], "30 0 * * 5")
+        jp = by_node["cp-k8s"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        self.assertEqual(jp["serviceAccountName"], "all-kee-kube-bench")
+        self.assertIs(jp["automountServiceAccountToken"], False)
+        self.assertIn("--targets=master", jp["initContainers"][0]["command"])
+        self.assertEqual(jp["initContainers"][0]["args"], ["--benchmark", "cis-1.10"])
+        post = jp["containers"][0]
+        self.assertEqual(post["args"][:5], ["post-bench", "--file=/out/report.json",
+                                            "--url=http://all-kee-ingest.mon.svc:8081",
+                                            "--node=cp-k8s", "--target=master"])
+        self.assertTrue(post["securityContext"]["readOnlyRootFilesystem"])
+        self.assertEqual(one(docs, "ServiceAccount", "all-kee-kube-bench")["automountServiceAccountToken"],
+                         False)
+
+    def test_prometheus_rules_pass_promtool(self):
+        docs = render("-f", VALUES_ALL)
+        rules = os.path.join(self.tmp, "rules.yaml")
+        with open(rules, "w") as f:
+            yaml.safe_dump({"groups": one(docs, "PrometheusRule")["spec"]["groups"]}, f)
+        p = subprocess.run(["promtool", "check", "rules", rules], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("SUCCESS: 7 rules found", p.stdout)
+
+    def test_leader_election_follows_replicas_and_config(self):
+        docs = render("--set", "replicaCount=3")
+        cfg = yaml.safe_load(config_of(docs))
+        self.assertEqual(cfg["leaderElection"], {"enabled": True,
+                                                 "leaderElectionID": "t-kube-event-exporter-leader-election"})
+        self.assertEqual(one(docs, "Role")["rules"][0]["resourceNames"],
+                         ["t-kube-event-exporter-leader-election"])
+        # Explicitly on with one replica: resmoio's default Lease name.
+        docs = render("--set", "config.leaderElection.enabled=true")
+        self.assertEqual(one(docs, "Role")["rules"][0]["resourceNames"], ["kubernetes-event-exporter"])
+        # Explicitly off with two replicas: no Role.
+        docs = render("--set", "replicaCount=2", "--set", "config.leaderElection.enabled=false")
+        self.assertFalse(find(docs, "Role"))
+
+    def test_config_change_changes_checksum_and_secret_options(self):
+        a = one(render(), "Deployment")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        b = one(render("--set", "config.logLevel=debug"), "Deployment")
+        self.assertNotEqual(a, b["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+        docs = render("--set", "existingConfigSecret=my-config")
+        self.assertFalse([d for d in docs if d["kind"] in ("Secret",) or
+                          (d["kind"] == "ConfigMap" and "config.yaml" in d.get("data", {}))])
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        self.assertEqual(pod["volumes"][0], {"name": "config", "secret": {"secretName": "my-config"}})
+
+    def test_rbac_options(self):
+        docs = render("--set", "config.omitLookup=true")
+        self.assertEqual(rules_of(one(docs, "ClusterRole")), [(("",), ("events",), ("get", "list", "watch"), ())])
+        docs = render("--set", "config.eventsAPIVersion=events.k8s.io/v1", "--set", "config.omitLookup=true")
+        self.assertEqual(rules_of(one(docs, "ClusterRole")),
+                         [(("events.k8s.io",), ("events",), ("get", "list", "watch"), ())])
+        # Bitnami's rbac.rules replace the chart's rules.
+        docs = render("--set", "rbac.rules[0].apiGroups[0]=*", "--set", "rbac.rules[0].resources[0]=*",
+                      "--set", "rbac.rules[0].verbs={get,list,watch}")
+        self.assertEqual(rules_of(one(docs, "ClusterRole")), [(("*",), ("*",), ("get", "list", "watch"), ())])
+        self.assertFalse([d for d in render("--set", "rbac.create=false")
+                          if d["kind"] in ("ClusterRole", "ClusterRoleBinding", "Role")])
+        # ingest with staticToken or none: no tokenreviews
+        for mode in ("staticToken", "none"):
+            docs = render("--set", "ingest.enabled=true", "--set", f"ingest.auth.mode={mode}")
+            self.assertNotIn("tokenreviews", json.dumps(one(docs, "ClusterRole")))
+            self.assertEqual(yaml.safe_load(config_of(docs))["ingest"]["auth"]["mode"], mode)
+
+    def test_schema_rejects_typos_and_bad_values(self):
+        cases = [
+            (["--set", "metrics.serviceMonitr.enabled=true"], "additional properties 'serviceMonitr' not allowed"),
+            (["--set", "replicaCount=two"], "/replicaCount"),
+            (["--set", "config.recievers[0].name=x"], "additional properties 'recievers' not allowed"),
+            (["--set", "ingest.auth.mode=tokenreview"], "/ingest/auth/mode"),
+            (["--set", "podAntiAffinityPreset=medium"], "/podAntiAffinityPreset"),
+            (["--set", "pdb.create=yes"], "/pdb/create"),
+            (["--set", "config.metricsNamePrefix=bad-prefix"], "/config"),
+            (["--set", "imagee.tag=x"], "additional properties 'imagee' not allowed"),
+        ]
+        for args, want in cases:
+            p = helm("template", "t", CHART, *args, check=False)
+            self.assertNotEqual(p.returncode, 0, args)
+            self.assertIn("values don't meet the specifications of the schema", p.stderr, args)
+            self.assertIn(want, p.stderr, args)
+        # and the same at install time (lint uses the schema as well)
+        p = helm("lint", CHART, "--set", "metrics.serviceMonitr.enabled=true", check=False)
+        self.assertNotEqual(p.returncode, 0)
+
+    def test_config_string_through_tpl_and_bad_yaml(self):
+        good, bad = os.path.join(self.tmp, "string.yaml"), os.path.join(self.tmp, "bad.yaml")
+        with open(good, "w") as f:
+            f.write("clusterName: '{{ .Release.Name }}-x'\nlogFormat: json\n"
+                    "receivers: [{name: d, stdout: {}}]\nroute: {routes: [{match: [{receiver: d}]}]}\n")
+        with open(bad, "w") as f:
+            f.write("a: [unclosed\n")
+        docs = render("--set-file", f"config={good}")
+        cfg = yaml.safe_load(config_of(docs))
+        self.assertEqual(cfg["clusterName"], "t-x")
+        self.assertEqual(cfg["receivers"], [{"name": "d", "stdout": {}}])
+        p = helm("template", "t", CHART, "--set-file", f"config={bad}", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("config: not valid YAML", p.stderr)
+
+
+class Exporter:
+    """The binary run outside the cluster with a chart-rendered config and a kubeconfig."""
+
+    def __init__(self, tmp, name, config_text, kubeconfig):
+        self.port = free_port()
+        self.conf = os.path.join(tmp, f"{name}.yaml")
+        with open(self.conf, "w") as f:
+            f.write(config_text)
+        self.log_path = os.path.join(tmp, f"{name}.log")
+        self.log = open(self.log_path, "w")
+        self.p = subprocess.Popen([binary(), "-conf", self.conf, "-kubeconfig", kubeconfig,
+                                   "-metrics-address", f"127.0.0.1:{self.port}"],
+                                  stdout=self.log, stderr=self.log)
+        poll(lambda: self.p.poll() is None and self.ready(), 60, 0.1, "the exporter ready")
+
+    def ready(self):
+        try:
+            return http_json(f"http://127.0.0.1:{self.port}/-/ready")[0] == 200
+        except OSError:
+            return False
+
+    def metrics(self):
+        return http_json(f"http://127.0.0.1:{self.port}/metrics")[1].decode()
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            self.p.wait(timeout=30)
+        self.log.close()
+        return self.p.returncode
+
+
+def metric_names(text):
+    return {line.split("{")[0].split(" ")[0] for line in text.splitlines()
+            if line and not line.startswith("#")}
+
+
+def logsql(query, limit=10000):
+    q = urllib.parse.urlencode({"query": query, "limit": str(limit)})
+    _, raw = http_json(f"{env('VLOGS_URL')}/select/logsql/query?{q}")
+    return [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+
+
+class HelmInstallTest(unittest.TestCase):
+    """helm upgrade --install into the bed's kube-apiserver, then the binary with the chart's
+    ServiceAccount token and config."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.kube = Kube()
+        cls.tmp = tempfile.mkdtemp(prefix="ke-e2e-helm-install-")
+
+    def install(self, release, ns, *args):
+        p = helm("upgrade", "--install", release, CHART, "--namespace", ns, "--create-namespace",
+                 "--wait=false", *args, timeout=300)
+        self.assertIn("STATUS: deployed", p.stdout)
+        self.addCleanup(lambda: helm("uninstall", release, "--namespace", ns, check=False))
+        manifest = helm("get", "manifest", release, "--namespace", ns).stdout
+        docs = [d for d in yaml.safe_load_all(manifest) if d]
+        # Every object of the release is in the API server.
+        for d in docs:
+            self.assertTrue(self.kube.get(self.path(d, ns)), d["metadata"]["name"])
+        return docs
+
+    @staticmethod
+    def path(d, ns):
+        group_version = d["apiVersion"]
+        plural = {"ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps", "Secret": "secrets",
+                  "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings",
+                  "Role": "roles", "RoleBinding": "rolebindings", "Deployment": "deployments",
+                  "Service": "services", "PodDisruptionBudget": "poddisruptionbudgets",
+                  "NetworkPolicy": "networkpolicies", "CronJob": "cronjobs",
+                  "ServiceMonitor": "servicemonitors", "PrometheusRule": "prometheusrules",
+                  "VerticalPodAutoscaler": "verticalpodautoscalers"}[d["kind"]]
+        base = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
+        if d["kind"] in ("ClusterRole", "ClusterRoleBinding"):
+            return f"{base}/{plural}/{d['metadata']['name']}"
+        return f"{base}/namespaces/{d['metadata'].get('namespace', ns)}/{plural}/{d['metadata']['name']}"
+
+    def sa_kubeconfig(self, ns, sa):
+        token = self.kube.post(f"/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token",
+                               {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                                "spec": {"expirationSeconds": 3600}})["status"]["token"]
+        token_file = os.path.join(self.tmp, f"{ns}-{sa}.token")
+        with open(token_file, "w") as f:
+            f.write(token)
+        with open(env("KUBE_CA_FILE"), "rb") as f:
+            ca = base64.b64encode(f.read()).decode()
+        kubeconfig = os.path.join(self.tmp, f"{ns}-{sa}.kubeconfig")
+        # The context's namespace plays the pod's namespace (POD_NAMESPACE in the chart).
+        with open(kubeconfig, "w") as f:
+            f.write(f"""apiVersion: v1
+kind: Config
+current-context: sa
+clusters:
+- name: bed
+  cluster: {{server: "{env('KUBE_APISERVER_URL')}", certificate-authority-data: {ca}}}
+users:
+- name: sa
+  user: {{tokenFile: {token_file}}}
+contexts:
+- name: sa
+  context: {{cluster: bed, user: sa, namespace: {ns}}}
+""")
+        return token, kubeconfig
+
+    def can(self, ns, sa, verb, resource, group="", namespace=None, name=None):
+        attrs = {"verb": verb, "resource": resource, "group": group}
+        if namespace:
+            attrs["namespace"] = namespace
+        if name:
+            attrs["name"] = name
+        r = self.kube.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": f"system:serviceaccount:{ns}:{sa}",
+                     "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}",
+                                "system:authenticated"],
+                     "resourceAttributes": attrs}})
+        return r["status"].get("allowed", False)
+
+    def app_namespace(self):
+        ns = f"kee-app-{uuid.uuid4().hex[:8]}"
+        self.kube.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        dep = self.kube.post(f"/apis/apps/v1/namespaces/{ns}/deployments", {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app": "web", "team": "a"}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+        return ns, dep
+
+    def assert_not_wider(self, ns, sa, lease=None, tokenreview=False):
+        other = f"kee-other-{uuid.uuid4().hex[:6]}"
+        allowed = [("list", "events", "", None), ("watch", "events", "", None),
+                   ("get", "events", "", "default"), ("get", "pods", "", "default"),
+                   ("get", "deployments", "apps", "default"), ("get", "nodes", "", None)]
+        denied = [("list", "secrets", "", None), ("get", "secrets", "", ns), ("get", "configmaps", "", ns),
+                  ("create", "events", "", "default"), ("delete", "events", "", "default"),
+                  ("update", "events", "", "default"), ("list", "pods", "", None),
+                  ("watch", "deployments", "apps", None), ("create", "pods", "", "default"),
+                  ("get", "leases", "coordination.k8s.io", other),
+                  ("create", "leases", "coordination.k8s.io", other),
+                  ("create", "serviceaccounts/token", "", ns), ("impersonate", "users", "", None)]
+        if lease:
+            allowed += [("get", "leases", "coordination.k8s.io", ns, lease),
+                        ("update", "leases", "coordination.k8s.io", ns, lease),
+                        ("create", "leases", "coordination.k8s.io", ns)]
+            denied += [("update", "leases", "coordination.k8s.io", ns, "someone-elses-lease"),
+                       ("delete", "leases", "coordination.k8s.io", ns, lease),
+                       ("list", "leases", "coordination.k8s.io", ns)]
+        else:
+            denied += [("get", "leases", "coordination.k8s.io", ns, "kubernetes-event-exporter"),
+                       ("create", "leases", "coordination.k8s.io", ns)]
+        (allowed if tokenreview else denied).append(("create", "tokenreviews", "authentication.k8s.io", None))
+        for verb, res, group, namespace, *name in allowed:
+            self.assertTrue(self.can(ns, sa, verb, res, group, namespace, *name), (verb, res, namespace, name))
+        for verb, res, group, namespace, *name in denied:
+            self.assertFalse(self.can(ns, sa, verb, res, group, namespace, *name), (verb, res, namespace, name))
+
+    def test_bitnami_values_loki_installs_and_exports_with_the_charts_rbac(self):
+        ns = f"kee-loki-{uuid.uuid4().hex[:6]}"
+        docs = self.install("kee", ns, "-f", VALUES_LOKI)
+        self.assertEqual(sorted({d["kind"] for d in docs}),
+                         ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
+                          "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"])
+        sa = "kee-kube-event-exporter"
+        # The config the chart put into the cluster; only the Loki URL is pointed at the bed's
+        # VictoriaLogs (the gateway of values-loki.yaml does not exist here).
+        cm = self.kube.get(f"/api/v1/namespaces/{ns}/configmaps/kee-kube-event-exporter")
+        text = cm["data"]["config.yaml"]
+        gateway = "http://loki-gateway.kube-monitor.svc.cluster.local/loki/api/v1/push"
+        self.assertIn(gateway, text)
+        text = text.replace(gateway, f"{env('VLOGS_URL')}/insert/loki/api/v1/push")
+        _, kubeconfig = self.sa_kubeconfig(ns, sa)
+        app, dep = self.app_namespace()
+        ex = Exporter(self.tmp, f"loki-{ns}", text, kubeconfig)
+        try:
+            names = [f"web.{i:03d}" for i in range(30)]
+            post_events(app, dep, names, threads=3)
+            query = f'{{job="kubernetes-event"}} involvedObject.namespace:="{app}"'
+            rows = poll(lambda: (r := logsql(query)) and len(r) >= len(names) and r, 120, 0.5,
+                        "the events in VictoriaLogs")
+            self.assertEqual(sorted(r["metadata.name"] for r in rows), names)
+            # Enriched with the chart's `get` on deployments.
+            self.assertTrue(all(r.get("involvedObject.labels.team") == "a" for r in rows), rows[0])
+            # The design's query fields: top-level type/reason/message, involvedObject.name.
+            self.assertEqual({(r["type"], r["reason"], r["involvedObject.name"]) for r in rows},
+                             {("Normal", "ScalingReplicaSet", "web")})
+            m = ex.metrics()
+            self.assertRegex(m, r"(?m)^event_exporter_watch_errors 0$")
+            log = ex.read_log()
+            self.assertNotRegex(log, r"\b403\b|[Ff]orbidden", log[-3000:])
+        finally:
+            self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
+        self.assert_not_wider(ns, sa)
+
+    def test_leader_election_and_ingest_rbac(self):
+        ns = f"kee-le-{uuid.uuid4().hex[:6]}"
+        app, dep = self.app_namespace()
+        out = os.path.join(self.tmp, f"{ns}.jsonl")
+        overlay = os.path.join(self.tmp, f"{ns}-values.yaml")
+        with open(overlay, "w") as f:
+            yaml.safe_dump({
+                "replicaCount": 2,
+                "ingest": {"enabled": True, "auth": {"allowedServiceAccounts": [f"{ns}:bench"]}},
+                "containerPorts": {"ingest": free_port()},
+                "config": {"namespace": app, "metricsNamePrefix": "kee_",
+                           "receivers": [{"name": "file", "file": {"path": out}}],
+                           "route": {"routes": [{"match": [{"receiver": "file"}]}]}}}, f)
+        docs = self.install("le", ns, "-f", overlay)
+        self.assertIn("Role", {d["kind"] for d in docs})
+        fullname = "le-kube-event-exporter"
+        lease = f"{fullname}-leader-election"
+        text = self.kube.get(f"/api/v1/namespaces/{ns}/configmaps/{fullname}")["data"]["config.yaml"]
+        self.assertEqual(yaml.safe_load(text)["leaderElection"], {"enabled": True, "leaderElectionID": lease})
+        token, kubeconfig = self.sa_kubeconfig(ns, fullname)
+        ex = Exporter(self.tmp, f"le-{ns}", text, kubeconfig)
+        try:
+            held = poll(lambda: (l := self.kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{lease}",
+                                                    expect=(200, 404))) and l.get("spec", {}).get("holderIdentity") and l,
+                        60, 0.2, "the exporter to hold the chart's Lease")
+            self.assertTrue(held["spec"]["holderIdentity"])
+            post_events(app, dep, [f"le.{i:02d}" for i in range(10)], threads=2)
+
+            def records():
+                if not os.path.exists(out):
+                    return []
+                with open(out) as f:
+                    return [json.loads(line) for line in f if line.strip()]
+            recs = poll(lambda: len(records()) >= 10 and records(), 60, 0.2, "10 records")
+            self.assertEqual(sorted(r["metadata"]["name"] for r in recs), [f"le.{i:02d}" for i in range(10)])
+            self.assertTrue(all(r["involvedObject"].get("labels", {}).get("team") == "a" for r in recs))
+            log = ex.read_log()
+            self.assertNotRegex(log, r"\b403\b|[Ff]orbidden", log[-3000:])
+        finally:
+            self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
+        # With ingest auth tokenReview the ServiceAccount may create TokenReviews (the exporter
+        # validates senders' tokens with them): done here with its own token.
+        k = Kube(token=token)
+        r = k.post("/apis/authentication.k8s.io/v1/tokenreviews", {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}})
+        self.assertTrue(r["status"]["authenticated"])
+        self.assertEqual(r["status"]["user"]["username"], f"system:serviceaccount:{ns}:{fullname}")
+        self.assert_not_wider(ns, fullname, lease=lease, tokenreview=True)
+
+    def ensure_crd(self, group, version, kind, plural):
+        """A schema-less stand-in for an operator's CRD (the bed has no Prometheus operator or
+        VPA): proves the chart's apiVersion/kind of those objects resolve and are accepted."""
+        name = f"{plural}.{group}"
+        self.kube.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", {
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            # *.k8s.io groups need this annotation (the real VPA CRD carries the same)
+            "metadata": {"name": name, "annotations": {
+                "api-approved.kubernetes.io": "https://github.com/kubernetes/kubernetes/pull/63797"}},
+            "spec": {"group": group, "scope": "Namespaced",
+                     "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": kind + "List"},
+                     "versions": [{"name": version, "served": True, "storage": True, "schema": {
+                         "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}},
+            expect=(201, 409))
+        poll(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
+                         self.kube.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+                         .get("status", {}).get("conditions", [])), 60, 0.2, f"CRD {name} established")
+        poll(lambda: self.kube.get(f"/apis/{group}/{version}", expect=(200, 404)), 60, 0.2, f"{group}/{version} served")
+
+    def test_every_option_is_accepted_by_the_api_server(self):
+        """values-all.yaml: CronJobs, Secret config, Role, NetworkPolicy, VPA, ServiceMonitor,
+        PrometheusRule (the last three against stand-in CRDs)."""
+        self.ensure_crd("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors")
+        self.ensure_crd("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules")
+        self.ensure_crd("autoscaling.k8s.io", "v1", "VerticalPodAutoscaler", "verticalpodautoscalers")
+        ns = f"kee-all-{uuid.uuid4().hex[:6]}"
+        docs = self.install("all", ns, "-f", VALUES_ALL)
+        kinds = {d["kind"] for d in docs}
+        self.assertTrue({"CronJob", "Secret", "Role", "RoleBinding", "NetworkPolicy", "ServiceMonitor",
+                         "PrometheusRule", "VerticalPodAutoscaler"} <= kinds, kinds)
+
+
+def promql_exprs(dash):
+    for p in dash["panels"]:
+        for t in p.get("targets", []):
+            if p["datasource"]["type"] == "prometheus":
+                yield p["title"], t["expr"]
+    for v in dash["templating"]["list"]:
+        if v["type"] == "query" and v["datasource"]["type"] == "prometheus":
+            yield v["name"], v["definition"]
+
+
+PROMQL_WORDS = {"sum", "max", "min", "avg", "count", "topk", "bottomk", "by", "without", "on",
+                "ignoring", "group_left", "group_right", "rate", "increase", "irate", "histogram_quantile",
+                "label_values", "and", "or", "unless", "absent", "time", "offset", "le", "bool"}
+
+
+def metrics_in(expr, prefix):
+    e = expr.replace("${metrics_prefix}", prefix)
+    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', e)       # strings
+    e = re.sub(r"\{[^}]*\}", "", e)                   # label matchers
+    e = re.sub(r"\[[^\]]*\]", "", e)                  # ranges
+    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", e)
+    e = re.sub(r"label_values\(([^,]*),[^)]*\)", r"\1", e)
+    names = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", e)) - PROMQL_WORDS
+    return {n for n in names if not re.fullmatch(r"[0-9.e]+", n)}
+
+
+class DashboardTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dashboards = {}
+        for name in sorted(os.listdir(DASHBOARDS)):
+            with open(os.path.join(DASHBOARDS, name)) as f:
+                cls.dashboards[name] = json.load(f)
+        cls.tmp = tempfile.mkdtemp(prefix="ke-e2e-dash-")
+
+    def test_four_dashboards_titles_and_datasource_variables(self):
+        self.assertEqual(sorted(self.dashboards), ["events.json", "exporter-health.json",
+                                                   "kube-bench-checks.json", "kube-bench-status.json"])
+        for name, d in self.dashboards.items():
+            ds_vars = {v["name"]: v["query"] for v in d["templating"]["list"] if v["type"] == "datasource"}
+            self.assertTrue(ds_vars, name)
+            self.assertTrue(d["title"] and d["uid"], name)
+            panels = [p for p in d["panels"] if p["type"] != "row"]
+            self.assertTrue(panels, name)
+            for p in panels:
+                self.assertTrue(p.get("title"), (name, p["id"]))
+                self.assertTrue(p.get("targets"), (name, p["title"]))
+                for ds in [p["datasource"]] + [t["datasource"] for t in p["targets"]]:
+                    m = re.fullmatch(r"\$\{(\w+)\}", ds["uid"])
+                    self.assertTrue(m, (name, p["title"], ds))
+                    self.assertEqual(ds_vars.get(m.group(1)), ds["type"], (name, p["title"]))
+            # No hard-coded datasource uid anywhere (panels, targets, variables).
+            for uid in re.findall(r'"uid":\s*"([^"]*)"', json.dumps(d["panels"] + d["templating"]["list"])):
+                self.assertRegex(uid, r"^\$\{\w+\}$", name)
+            ids = [p["id"] for p in d["panels"]]
+            self.assertEqual(len(ids), len(set(ids)), name)
+
+    def test_events_dashboard_has_the_design_query_and_variables(self):
+        d = self.dashboards["events.json"]
+        v = {x["name"]: x for x in d["templating"]["list"]}
+        self.assertEqual(v["job"]["query"], "kubernetes-event")
+        self.assertIn("namespace", v)
+        self.assertEqual(v["type"]["query"], "Normal,Warning")
+        logs = [p for p in d["panels"] if p["type"] == "logs"]
+        self.assertEqual(len(logs), 1)
+        expr = logs[0]["targets"][0]["expr"]
+        self.assertTrue(expr.startswith('{job="$job"}'), expr)
+        self.assertIn(" | json | ", expr)
+        self.assertTrue(expr.endswith(
+            '| line_format "[{{.type}}] {{.reason}}: {{.message}} (Pod: {{.involvedObject_name}})"'), expr)
+        titles = {p["title"] for p in d["panels"]}
+        self.assertTrue({"Events by reason", "Events by type"} <= titles)
+        checks = self.dashboards["kube-bench-checks.json"]
+        logs = [p for p in checks["panels"] if p["type"] == "logs"][0]["targets"][0]["expr"]
+        self.assertIn("kube_bench_gb_tg_test_minor_remediation", logs)
+        status = [p for p in self.dashboards["kube-bench-status.json"]["panels"] if p["type"] == "stat"]
+        self.assertEqual(len(status), 4)
+        self.assertTrue(all("kube_bench_info" in p["targets"][0]["expr"] for p in status))
+
+    def test_every_metric_exists_in_a_real_scrape_and_prometheus_accepts_every_query(self):
+        prefix = "event_exporter_"
+        conf = f"""logLevel: info
+logFormat: json
+metricsNamePrefix: {prefix}
+namespace: kee-dash-none
+route:
+  routes:
+    - match:
+        - receiver: loki
+        - receiver: dump
+receivers:
+  - name: loki
+    loki:
+      url: {env('VLOGS_URL')}/insert/loki/api/v1/push
+      streamLabels: {{job: kubernetes-event}}
+  - name: dump
+    stdout: {{}}
+"""
+        ex = Exporter(self.tmp, "dash", conf, env("KUBECONFIG"))
+        sd = os.path.join(env("PROMETHEUS_FILE_SD_DIR"), f"kee-dash-{ex.port}.json")
+        try:
+            scraped = metric_names(ex.metrics())
+            kube_bench_in_binary = {n for n in scraped if n.startswith("kube_bench_")}
+            missing, documented_only = [], set()
+            exprs = [(name, t, e) for name, d in self.dashboards.items() for t, e in promql_exprs(d)]
+            self.assertGreater(len(exprs), 20)
+            for name, title, e in exprs:
+                for m in metrics_in(e, prefix):
+                    if m in scraped or m in PROMETHEUS_OWN:
+                        continue
+                    if m.startswith("kube_bench_") and not kube_bench_in_binary and m in DOCUMENTED_KUBE_BENCH:
+                        documented_only.add(m)
+                        continue
+                    missing.append((name, title, m))
+            self.assertEqual(missing, [], f"metrics not in the scrape: {sorted(scraped)}")
+            if documented_only:
+                print(f"\n  NOTE: {sorted(documented_only)} not exposed by this binary yet (issue 5); "
+                      "checked against the documented names", file=sys.stderr)
+            # The bed's Prometheus scrapes the binary; every query (variables filled in) is valid
+            # PromQL, and the health dashboard's instant queries find the exporter's series.
+            with open(sd + ".tmp", "w") as f:
+                json.dump([{"targets": [f"127.0.0.1:{ex.port}"], "labels": {"job": "kee-dash"}}], f)
+            os.rename(sd + ".tmp", sd)
+            prom = env("PROMETHEUS_URL")
+
+            def query(q):
+                _, raw = http_json(f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": q}))
+                return json.loads(raw)
+            inst = f"127.0.0.1:{ex.port}"
+            poll(lambda: query(f'{prefix}build_info{{instance="{inst}"}}')["data"]["result"], 60, 0.5,
+                 "Prometheus to scrape the exporter")
+            subst = {"${metrics_prefix}": prefix, "$instance": inst, "$node": ".*",
+                     "$target": ".*", "$__rate_interval": "1m", "$__range": "1h", "$__interval": "1m"}
+            for name, title, e in exprs:
+                q = e
+                for k, v in subst.items():
+                    q = q.replace(k, v)
+                if q.startswith("label_values("):
+                    q = re.sub(r"label_values\((.*),\s*\w+\)$", r"\1", q)
+                try:
+                    r = query(q)
+                except Exception as err:  # noqa: BLE001 - HTTP 400: bad PromQL
+                    raise AssertionError(f"{name} / {title}: Prometheus rejected {q!r}: {err}")
+                self.assertEqual(r["status"], "success", (name, title, q))
+            up = query(subst_all('sum(up{instance=~"$instance"} * on (instance) group_left '
+                                 'max by (instance) (${metrics_prefix}build_info{instance=~"$instance"}))', subst))
+            self.assertEqual(up["data"]["result"][0]["value"][1], "1")
+        finally:
+            if os.path.exists(sd):
+                os.remove(sd)
+            self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
+
+
+def subst_all(q, subst):
+    for k, v in subst.items():
+        q = q.replace(k, v)
+    return q
+
+
+if __name__ == "__main__":
+    unittest.main()
