@@ -118,6 +118,10 @@ for t, title in (("total_fail", "FAIL"), ("total_warn", "WARN"), ("total_pass", 
             w=12 if t in ("total_fail", "total_warn") else 12, h=7, desc=f"{title} checks in the latest report of each node and target.",
             fieldConfig={"defaults": {"color": {"mode": "thresholds"}, "thresholds": {"mode": "absolute", "steps": steps}}, "overrides": []},
             options={"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background", "graphMode": "area", "textMode": "value_and_name", "orientation": "auto"})
+d.panel("stat", "Age of the latest report", PROM, [{"expr": 'time() - max by (kube_bench_node_name, kube_bench_target) (kube_bench_last_report_timestamp_seconds{kube_bench_node_name=~"$node", kube_bench_target=~"$target"})', "instant": True, "legendFormat": "{{kube_bench_node_name}} ({{kube_bench_target}})"}],
+        w=24, h=5, desc="Time since each node and target last posted a report: a node that stops reporting shows here.",
+        fieldConfig={"defaults": {"unit": "s", "color": {"mode": "thresholds"}, "thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "orange", "value": 8 * 86400}]}}, "overrides": []},
+        options={"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background", "graphMode": "none", "textMode": "value_and_name"})
 d.panel("timeseries", "FAIL over time", PROM, [{"expr": m("total_fail"), "legendFormat": "{{kube_bench_node_name}} ({{kube_bench_target}})"}],
         w=12, h=8, desc="Do findings rise or fall after a change?", **ts())
 d.panel("timeseries", "WARN over time", PROM, [{"expr": m("total_warn"), "legendFormat": "{{kube_bench_node_name}} ({{kube_bench_target}})"}],
