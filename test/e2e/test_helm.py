@@ -657,6 +657,9 @@ contexts:
             self.assertNotRegex(log, r"\b403\b|[Ff]orbidden", log[-3000:])
         finally:
             self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
+        # On SIGTERM it released the Lease (an update) with the chart's Role.
+        released = self.kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{lease}")
+        self.assertFalse(released["spec"].get("holderIdentity"), released)
         # With ingest auth tokenReview the ServiceAccount may create TokenReviews (the exporter
         # validates senders' tokens with them): done here with its own token.
         k = Kube(token=token)
