@@ -324,7 +324,7 @@ class HelmTemplateTest(unittest.TestCase):
         self.assertEqual(jp["initContainers"][0]["args"], ["--benchmark", "cis-1.10"])
         post = jp["containers"][0]
         self.assertEqual(post["args"][:5], ["post-bench", "--file=/out/report.json",
-                                            "--url=http://all-kee-ingest.mon.svc:8081",
+                                            "--url=http://all-kee-ingest.mon.svc:8081/api/v1/kube-bench",
                                             "--node=cp-k8s", "--target=master"])
         self.assertTrue(post["securityContext"]["readOnlyRootFilesystem"])
         self.assertEqual(one(docs, "ServiceAccount", "all-kee-kube-bench")["automountServiceAccountToken"],
@@ -377,7 +377,8 @@ class HelmTemplateTest(unittest.TestCase):
                           if d["kind"] in ("ClusterRole", "ClusterRoleBinding", "Role")])
         # ingest with staticToken or none: no tokenreviews
         for mode in ("staticToken", "none"):
-            docs = render("--set", "ingest.enabled=true", "--set", f"ingest.auth.mode={mode}")
+            docs = render("--set", "ingest.enabled=true", "--set", f"ingest.auth.mode={mode}",
+                          "--set", "ingest.auth.tokenFile=/etc/kee/token")
             self.assertNotIn("tokenreviews", json.dumps(one(docs, "ClusterRole")))
             self.assertEqual(yaml.safe_load(config_of(docs))["ingest"]["auth"]["mode"], mode)
 
@@ -397,6 +398,13 @@ class HelmTemplateTest(unittest.TestCase):
             self.assertNotEqual(p.returncode, 0, args)
             self.assertIn("values don't meet the specifications of the schema", p.stderr, args)
             self.assertIn(want, p.stderr, args)
+        # What the exporter would reject at startup fails at install time instead.
+        for args, want in [(["--set", "ingest.enabled=true"], "ingest.auth.allowedServiceAccounts"),
+                           (["--set", "ingest.enabled=true", "--set", "ingest.auth.mode=staticToken"],
+                            "ingest.auth.tokenFile")]:
+            p = helm("template", "t", CHART, *args, check=False)
+            self.assertNotEqual(p.returncode, 0, args)
+            self.assertIn(want, p.stderr)
         # and the same at install time (lint uses the schema as well)
         p = helm("lint", CHART, "--set", "metrics.serviceMonitr.enabled=true", check=False)
         self.assertNotEqual(p.returncode, 0)

@@ -111,6 +111,12 @@ imagePullSecrets:
 {{- if .Values.kubeBench.enabled -}}
 {{- $allowed = append $allowed (printf "%s:%s" (include "kee.namespace" .) (include "kee.benchServiceAccountName" .)) -}}
 {{- end -}}
+{{- if and (eq .Values.ingest.auth.mode "tokenReview") (not $allowed) -}}
+{{- fail "ingest.auth.allowedServiceAccounts: tokenReview needs at least one namespace:name allowed to post (or enable kubeBench, or set ingest.auth.mode: staticToken or none)" -}}
+{{- end -}}
+{{- if and (eq .Values.ingest.auth.mode "staticToken") (not .Values.ingest.auth.tokenFile) -}}
+{{- fail "ingest.auth.tokenFile: staticToken needs the path of the token file (mounted with extraVolumes)" -}}
+{{- end -}}
 {{- $auth := dict "mode" .Values.ingest.auth.mode -}}
 {{- if eq .Values.ingest.auth.mode "tokenReview" -}}
 {{- $_ := set $auth "allowedServiceAccounts" (uniq $allowed) -}}
