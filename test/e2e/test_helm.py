@@ -862,6 +862,54 @@ receivers:
             self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
 
 
+class KubeBenchDashboardDataTest(unittest.TestCase):
+    """The kube-bench status dashboard's queries find series shaped as the design defines them
+    (pushed to the bed's Pushgateway, scraped by its Prometheus): the label names and values the
+    panels select on are the ones kube_bench_info carries."""
+
+    def test_status_queries_return_the_pushed_totals(self):
+        with open(os.path.join(DASHBOARDS, "kube-bench-status.json")) as f:
+            dash = json.load(f)
+        node = f"kee-dash-{uuid.uuid4().hex[:6]}"
+        body = "".join(
+            f'kube_bench_info{{kube_bench_type="{t}",kube_bench_target="node",'
+            f'kube_bench_syntax="kube-bench run --targets=node",kube_bench_node_name="{node}"}} {v}\n'
+            for t, v in (("total_pass", 17), ("total_fail", 3), ("total_warn", 40), ("total_info", 0)))
+        body += (f'kube_bench_last_report_timestamp_seconds{{kube_bench_node_name="{node}",'
+                 f'kube_bench_target="node"}} {int(time.time())}\n')
+        group = f"{env('PUSHGATEWAY_URL')}/metrics/job/{node}"
+        http_json(group, data=body.encode(), method="PUT")
+        prom = env("PROMETHEUS_URL")
+
+        def query(q):
+            _, raw = http_json(f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": q}))
+            return json.loads(raw)["data"]["result"]
+        try:
+            poll(lambda: query(f'kube_bench_last_report_timestamp_seconds{{kube_bench_node_name="{node}"}}'),
+                 60, 0.5, "Prometheus to scrape the pushed kube-bench gauges")
+            subst = {"$node": node, "$target": "node", "$__rate_interval": "1m", "$__range": "1h",
+                     "$__interval": "1m"}
+            got = {}
+            for title, e in promql_exprs(dash):
+                q = subst_all(e, subst)
+                if q.startswith("label_values("):
+                    m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", q)
+                    q, label = m.group(1), m.group(2)
+                    self.assertIn(node if label.endswith("node_name") else "node",
+                                  {r["metric"][label] for r in query(q)}, q)
+                    continue
+                got[title] = query(q)
+                self.assertTrue(got[title], (title, q))
+            value = lambda t: float(got[t][0]["value"][1])  # noqa: E731
+            self.assertEqual((value("FAIL per node and target"), value("WARN per node and target"),
+                              value("PASS per node and target"), value("INFO per node and target")),
+                             (3, 40, 17, 0))
+            self.assertLess(value("Age of the latest report"), 300)
+            self.assertEqual(len(got["Latest totals"]), 4)
+        finally:
+            http_json(group, method="DELETE")
+
+
 def subst_all(q, subst):
     for k, v in subst.items():
         q = q.replace(k, v)
