@@ -549,6 +549,22 @@ contexts:
                      "resourceAttributes": attrs}})
         return r["status"].get("allowed", False)
 
+    def assert_pod_admitted_as_restricted(self, ns, dep):
+        """No controller-manager runs here, so the Deployment makes no Pods: a Pod is created from
+        its template instead. PodSecurity admission admits it under "restricted" (and, to show the
+        check is live, rejects the same Pod once it may run as root)."""
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "from-template", "labels": dep["spec"]["template"]["metadata"]["labels"]},
+               "spec": copy.deepcopy(dep["spec"]["template"]["spec"])}
+        created = self.kube.post(f"/api/v1/namespaces/{ns}/pods", pod)
+        self.assertEqual(created["spec"]["serviceAccountName"], dep["spec"]["template"]["spec"]["serviceAccountName"])
+        bad = copy.deepcopy(pod)
+        bad["metadata"]["name"] = "as-root"
+        bad["spec"]["containers"][0]["securityContext"].update(runAsNonRoot=False, runAsUser=0)
+        status, body = self.kube.request("POST", f"/api/v1/namespaces/{ns}/pods", bad, expect=None)
+        self.assertEqual(status, 403, body)
+        self.assertIn("violates PodSecurity", json.dumps(body))
+
     def app_namespace(self):
         ns = f"kee-app-{uuid.uuid4().hex[:8]}"
         self.kube.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
@@ -590,7 +606,11 @@ contexts:
 
     def test_bitnami_values_loki_installs_and_exports_with_the_charts_rbac(self):
         ns = f"kee-loki-{uuid.uuid4().hex[:6]}"
+        # The release namespace enforces the "restricted" Pod Security Standard.
+        self.kube.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": ns, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
         docs = self.install("kee", ns, "-f", VALUES_LOKI)
+        self.assert_pod_admitted_as_restricted(ns, one(docs, "Deployment"))
         self.assertEqual(sorted({d["kind"] for d in docs}),
                          ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
                           "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"])
