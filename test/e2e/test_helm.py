@@ -329,6 +329,14 @@ class HelmTemplateTest(unittest.TestCase):
         self.assertTrue(post["securityContext"]["readOnlyRootFilesystem"])
         self.assertEqual(one(docs, "ServiceAccount", "all-kee-kube-bench")["automountServiceAccountToken"],
                          False)
+        # The Job pods are not endpoints of the exporter's Services nor covered by its PDB/policy.
+        bench_labels = by_node["cp-k8s"]["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+        selectors = [s["spec"]["selector"] for s in find(docs, "Service")] + [
+            one(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
+            np["spec"]["podSelector"]["matchLabels"], dep["spec"]["selector"]["matchLabels"]]
+        for sel in selectors:
+            self.assertFalse(all(bench_labels.get(k) == v for k, v in sel.items()), sel)
+        self.assertIn({"podSelector": {"matchLabels": bench_labels}}, np["spec"]["ingress"][0]["from"])
 
     def test_prometheus_rules_pass_promtool(self):
         docs = render("-f", VALUES_ALL)

@@ -42,6 +42,13 @@ app.kubernetes.io/name: {{ include "kee.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* kube-bench Job pods: not selected by the exporter's Services, PDB or NetworkPolicy */}}
+{{- define "kee.benchSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "kee.name" . }}-kube-bench
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: kube-bench
+{{- end -}}
+
 {{- define "kee.labels" -}}
 {{ include "kee.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
