@@ -53,7 +53,7 @@ schema={
   "extraContainerPorts":A(),
   "image":image(),
   "automountServiceAccountToken":B(),"hostAliases":A(),
-  "ingest":O({"enabled":B(),"maxBodyBytes":I(minimum=1),
+  "ingest":O({"enabled":B(),"maxBodyBytes":{"type":["integer","string"],"minimum":1,"pattern":"^[0-9]+(\\.[0-9]+)?([KMG]i?B?)?$"},
               "auth":O({"mode":{"enum":["tokenReview","staticToken","none"]},
                         "allowedServiceAccounts":A({"type":"string","pattern":"^[a-z0-9.-]+:[a-z0-9.-]+$"}),
                         "tokenFile":S()}),

@@ -131,7 +131,7 @@ imagePullSecrets:
 {{- if eq .Values.ingest.auth.mode "staticToken" -}}
 {{- $_ := set $auth "tokenFile" .Values.ingest.auth.tokenFile -}}
 {{- end -}}
-{{- $_ := set $base "ingest" (dict "address" (printf "0.0.0.0:%d" (int .Values.containerPorts.ingest)) "maxBodyBytes" (int64 .Values.ingest.maxBodyBytes) "auth" $auth) -}}
+{{- $_ := set $base "ingest" (dict "address" (printf "0.0.0.0:%d" (int .Values.containerPorts.ingest)) "maxBodyBytes" (ternary .Values.ingest.maxBodyBytes (int64 .Values.ingest.maxBodyBytes) (kindIs "string" .Values.ingest.maxBodyBytes)) "auth" $auth) -}}
 {{- end -}}
 {{- toYaml (mergeOverwrite $base $user) -}}
 {{- end -}}
