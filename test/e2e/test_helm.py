@@ -338,6 +338,30 @@ class HelmTemplateTest(unittest.TestCase):
             self.assertFalse(all(bench_labels.get(k) == v for k, v in sel.items()), sel)
         self.assertIn({"podSelector": {"matchLabels": bench_labels}}, np["spec"]["ingress"][0]["from"])
 
+    def test_values_all_sets_every_documented_option(self):
+        """Every key of values.yaml (maps walked down to their leaves) is set in values-all.yaml."""
+        def paths(v, prefix=""):
+            if isinstance(v, dict) and v and prefix.rsplit(".", 1)[-1] not in ("annotations", "labels"):
+                for k, x in v.items():
+                    yield from paths(x, f"{prefix}.{k}" if prefix else k)
+            else:
+                yield prefix
+        with open(os.path.join(CHART, "values.yaml")) as f:
+            documented = yaml.safe_load(f)
+        with open(VALUES_ALL) as f:
+            everything = yaml.safe_load(f)
+        # `config` is the exporter's own config (README); values-all sets it as a tpl string.
+        documented.pop("config")
+        missing = []
+        for path in paths(documented):
+            node = everything
+            for key in path.split("."):
+                if not isinstance(node, dict) or key not in node:
+                    missing.append(path)
+                    break
+                node = node[key]
+        self.assertEqual(missing, [])
+
     def test_prometheus_rules_pass_promtool(self):
         docs = render("-f", VALUES_ALL)
         rules = os.path.join(self.tmp, "rules.yaml")
