@@ -67,7 +67,7 @@ schema={
                  "serviceAccount":O({"create":B(),"name":S()}),
                  "successfulJobsHistoryLimit":I(minimum=0),"failedJobsHistoryLimit":I(minimum=0),
                  "activeDeadlineSeconds":I(minimum=1),"tolerations":A(),"resources":M()}),
-  "rbac":O({"create":B(),"rules":A(M()),
+  "rbac":O({"create":B(),"scope":{"enum":["auto","cluster"]},"rules":A(M()),
             "enrichmentResources":A(O({"apiGroups":A(S()),"resources":A(S())},required=["apiGroups","resources"]))}),
   "serviceAccount":O({"create":B(),"name":S(),"automountServiceAccountToken":B(),"annotations":M()}),
   "podAnnotations":M(),"podLabels":M(),

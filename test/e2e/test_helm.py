@@ -395,6 +395,20 @@ class HelmTemplateTest(unittest.TestCase):
         pod = one(docs, "Deployment")["spec"]["template"]["spec"]
         self.assertEqual(pod["volumes"][0], {"name": "config", "secret": {"secretName": "my-config"}})
 
+    def test_rbac_scope_follows_config_namespace(self):
+        docs = render("--set", "config.namespace=app")
+        role = one(docs, "Role", "t-kube-event-exporter-watch")
+        self.assertEqual(role["metadata"]["namespace"], "app")
+        self.assertEqual(rules_of(role)[0], (("",), ("events",), ("get", "list", "watch"), ()))
+        self.assertEqual(one(docs, "RoleBinding")["subjects"][0]["namespace"], "kee")
+        cluster = rules_of(one(docs, "ClusterRole"))
+        self.assertEqual(cluster, [(("",), ("nodes", "namespaces", "persistentvolumes"), ("get",), ())])
+        # scope cluster, or no config.namespace: one ClusterRole as before
+        for args in (["--set", "config.namespace=app", "--set", "rbac.scope=cluster"], []):
+            docs = render(*args)
+            self.assertFalse(find(docs, "Role"))
+            self.assertIn("events", one(docs, "ClusterRole")["rules"][0]["resources"])
+
     def test_rbac_options(self):
         docs = render("--set", "config.omitLookup=true")
         self.assertEqual(rules_of(one(docs, "ClusterRole")), [(("",), ("events",), ("get", "list", "watch"), ())])
@@ -608,12 +622,20 @@ contexts:
                                   "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
         return ns, dep
 
-    def assert_not_wider(self, ns, sa, lease=None, tokenreview=False):
+    def assert_not_wider(self, ns, sa, lease=None, tokenreview=False, watch_ns=None):
+        """SubjectAccessReviews for the chart's ServiceAccount: what it needs is allowed, the rest
+        denied. watch_ns: config.namespace (rbac.scope auto: a Role there, not cluster-wide)."""
         other = f"kee-other-{uuid.uuid4().hex[:6]}"
-        allowed = [("list", "events", "", None), ("watch", "events", "", None),
-                   ("get", "events", "", "default"), ("get", "pods", "", "default"),
-                   ("get", "deployments", "apps", "default"), ("get", "nodes", "", None)]
-        denied = [("list", "secrets", "", None), ("get", "secrets", "", ns), ("get", "configmaps", "", ns),
+        where = watch_ns or "default"
+        allowed = [("list", "events", "", watch_ns), ("watch", "events", "", watch_ns),
+                   ("get", "events", "", where), ("get", "pods", "", where),
+                   ("get", "deployments", "apps", where), ("get", "nodes", "", None)]
+        denied = []
+        if watch_ns:
+            denied += [("list", "events", "", None), ("watch", "events", "", None),
+                       ("list", "events", "", "default"), ("get", "pods", "", "default"),
+                       ("get", "deployments", "apps", "default")]
+        denied += [("list", "secrets", "", None), ("get", "secrets", "", ns), ("get", "configmaps", "", ns),
                   ("create", "events", "", "default"), ("delete", "events", "", "default"),
                   ("update", "events", "", "default"), ("list", "pods", "", None),
                   ("watch", "deployments", "apps", None), ("create", "pods", "", "default"),
@@ -727,7 +749,11 @@ contexts:
             "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}})
         self.assertTrue(r["status"]["authenticated"])
         self.assertEqual(r["status"]["user"]["username"], f"system:serviceaccount:{ns}:{fullname}")
-        self.assert_not_wider(ns, fullname, lease=lease, tokenreview=True)
+        self.assert_not_wider(ns, fullname, lease=lease, tokenreview=True, watch_ns=app)
+        # config.namespace with rbac.scope auto: the watch is granted in that namespace only.
+        self.assertEqual({(d["kind"], d["metadata"].get("namespace")) for d in docs
+                          if d["kind"] in ("Role", "RoleBinding")},
+                         {("Role", ns), ("RoleBinding", ns), ("Role", app), ("RoleBinding", app)})
 
     def ensure_crd(self, group, version, kind, plural):
         """A schema-less stand-in for an operator's CRD (the bed has no Prometheus operator or
