@@ -698,6 +698,15 @@ contexts:
         finally:
             self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
         self.assert_not_wider(ns, sa)
+        # A config change through `helm upgrade` changes the live pod template (a rollout).
+        path = f"/apis/apps/v1/namespaces/{ns}/deployments/kee-kube-event-exporter"
+        before = self.kube.get(path)["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        helm("upgrade", "kee", CHART, "--namespace", ns, "--wait=false", "-f", VALUES_LOKI,
+             "--set", "config.clusterName=prod")
+        after = self.kube.get(path)
+        self.assertNotEqual(after["spec"]["template"]["metadata"]["annotations"]["checksum/config"], before)
+        self.assertIn("clusterName: prod", self.kube.get(
+            f"/api/v1/namespaces/{ns}/configmaps/kee-kube-event-exporter")["data"]["config.yaml"])
 
     def test_leader_election_and_ingest_rbac(self):
         ns = f"kee-le-{uuid.uuid4().hex[:6]}"
