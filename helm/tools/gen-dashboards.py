@@ -29,7 +29,7 @@ def custom(name, label, values, default_all=True, multi=True):
 
 def prom_query_var(name, label, query):
     return {"name": name, "label": label, "type": "query", "datasource": PROM,
-            "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery", "qryType": 1},
+            "query": query,  # the classic string form: every Grafana version reads (and migrates) it
             "definition": query, "refresh": 2, "multi": True, "includeAll": True, "allValue": ".*",
             "current": {"text": ["All"], "value": ["$__all"]}, "options": [], "sort": 1, "hide": 0, "regex": ""}
 

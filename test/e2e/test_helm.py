@@ -803,7 +803,7 @@ def promql_exprs(dash):
                 yield p["title"], t["expr"]
     for v in dash["templating"]["list"]:
         if v["type"] == "query" and v["datasource"]["type"] == "prometheus":
-            yield v["name"], v["definition"]
+            yield v["name"], v["query"]
 
 
 PROMQL_WORDS = {"sum", "max", "min", "avg", "count", "topk", "bottomk", "by", "without", "on",
