@@ -33,7 +33,11 @@ import unittest
 import urllib.parse
 import uuid
 
-import yaml
+try:
+    import yaml
+except ImportError:  # a python3 other than Debian's: use Debian's python3-yaml (scripts/install-deps)
+    sys.path.append("/usr/lib/python3/dist-packages")
+    import yaml
 
 from bed import ApiError, Kube, env, http_json, poll
 from test_watch import binary, event, now, post_events
