@@ -23,10 +23,8 @@ import unittest
 import urllib.parse
 import uuid
 
-import yaml
-
 from bed import Kube, env, http_json, poll
-from test_helm import CHART, VALUES_LOKI, free_port, helm, logsql
+from test_helm import CHART, VALUES_LOKI, free_port, helm, logsql, yaml
 from test_watch import post_events
 
 HERE = os.path.dirname(os.path.abspath(__file__))
