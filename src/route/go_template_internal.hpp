@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/go_quote.hpp"
+
 namespace ke::route::tmpl {
 
 using ojson = nlohmann::ordered_json;
@@ -198,8 +200,8 @@ std::string strval(const value& v);
 std::string to_json(const value& v, bool escape_html);
 // Go's json.Indent(prefix "", indent "  ") of compact JSON text.
 std::string indent_json(std::string_view compact);
-// Go's strconv.Quote.
-void go_quote(std::string_view s, std::string& out);
+// Go's strconv.Quote (core/go_quote.hpp).
+using ke::go_quote;
 // strconv.FormatFloat(f, 'g', -1, 64) as fmt's %v prints it.
 std::string format_float_v(double f);
 

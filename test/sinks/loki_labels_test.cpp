@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/go_quote.hpp"
 #include "sinks/loki/labels.hpp"
 
 namespace ke::sinks::loki {
@@ -9,7 +10,7 @@ namespace {
 
 std::string go_quoted(std::string_view v) {
   std::string out;
-  append_go_quoted(out, v);
+  ke::go_quote(v, out);
   return out;
 }
 

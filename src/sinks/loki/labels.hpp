@@ -24,12 +24,6 @@ inline constexpr std::size_t max_label_value_bytes = 2048;  // max_label_value_l
 // [a-zA-Z_][a-zA-Z0-9_]* and not starting with "__" (reserved for Loki).
 bool valid_label_name(std::string_view name);
 
-// Appends v as Go's strconv.Quote renders it: quotes, \" \\ \a \b \f \n \r \t \v, \xNN for
-// other control bytes and invalid UTF-8, \uNNNN / \UNNNNNNNN for non-printable code points
-// (Go's unicode.IsPrint approximated by the control, separator, format and private-use
-// ranges); printable UTF-8 is kept as is.
-void append_go_quoted(std::string& out, std::string_view v);
-
 // {a="x", job="y"}: pairs must be sorted by name with unique names and non-empty values (what
 // label_rules produces). This is the string Loki's own client sends as StreamAdapter.labels.
 std::string format_labels(const string_pairs& sorted);
