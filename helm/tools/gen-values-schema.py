@@ -56,7 +56,7 @@ schema={
   "ingest":O({"enabled":B(),"maxBodyBytes":{"type":["integer","string"],"minimum":1,"pattern":"^[0-9]+(\\.[0-9]+)?([KMG]i?B?)?$"},
               "auth":O({"mode":{"enum":["tokenReview","staticToken","none"]},
                         "allowedServiceAccounts":A({"type":"string","pattern":"^[a-z0-9.-]+:[a-z0-9.-]+$"}),
-                        "tokenFile":S()}),
+                        "tokenFile":S(),"tokenSecret":S()}),
               "service":O({"type":{"enum":["ClusterIP","NodePort","LoadBalancer"]},
                            "ports":O({"http":I(minimum=1,maximum=65535)}),
                            "annotations":M(),"labels":strmap})}),

@@ -425,6 +425,17 @@ class HelmTemplateTest(unittest.TestCase):
         self.assertEqual(rules_of(one(docs, "ClusterRole")), [(("*",), ("*",), ("get", "list", "watch"), ())])
         self.assertFalse([d for d in render("--set", "rbac.create=false")
                           if d["kind"] in ("ClusterRole", "ClusterRoleBinding", "Role")])
+        # staticToken from a Secret: mounted, and its path is the config's tokenFile
+        docs = render("--set", "ingest.enabled=true", "--set", "ingest.auth.mode=staticToken",
+                      "--set", "ingest.auth.tokenSecret=bench-token")
+        self.assertEqual(yaml.safe_load(config_of(docs))["ingest"]["auth"],
+                         {"mode": "staticToken", "tokenFile": "/etc/kube-event-exporter/ingest/token"})
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        self.assertIn({"name": "ingest-token", "secret": {"secretName": "bench-token",
+                                                          "items": [{"key": "token", "path": "token"}]}},
+                      pod["volumes"])
+        self.assertIn({"name": "ingest-token", "mountPath": "/etc/kube-event-exporter/ingest", "readOnly": True},
+                      pod["containers"][0]["volumeMounts"])
         # ingest with staticToken or none: no tokenreviews
         for mode in ("staticToken", "none"):
             docs = render("--set", "ingest.enabled=true", "--set", f"ingest.auth.mode={mode}",

@@ -98,6 +98,14 @@ imagePullSecrets:
 {{- end -}}
 {{- end -}}
 
+{{- define "kee.ingestTokenSecretMounted" -}}
+{{- if and (include "kee.ingestEnabled" .) (eq .Values.ingest.auth.mode "staticToken") .Values.ingest.auth.tokenSecret (not .Values.ingest.auth.tokenFile) -}}true{{- end -}}
+{{- end -}}
+
+{{- define "kee.ingestTokenFile" -}}
+{{- if .Values.ingest.auth.tokenFile -}}{{ .Values.ingest.auth.tokenFile }}{{- else if .Values.ingest.auth.tokenSecret -}}/etc/kube-event-exporter/ingest/token{{- end -}}
+{{- end -}}
+
 {{- define "kee.ingestEnabled" -}}
 {{- if or .Values.ingest.enabled .Values.kubeBench.enabled -}}true{{- end -}}
 {{- end -}}
@@ -121,15 +129,15 @@ imagePullSecrets:
 {{- if and (eq .Values.ingest.auth.mode "tokenReview") (not $allowed) -}}
 {{- fail "ingest.auth.allowedServiceAccounts: tokenReview needs at least one namespace:name allowed to post (or enable kubeBench, or set ingest.auth.mode: staticToken or none)" -}}
 {{- end -}}
-{{- if and (eq .Values.ingest.auth.mode "staticToken") (not .Values.ingest.auth.tokenFile) -}}
-{{- fail "ingest.auth.tokenFile: staticToken needs the path of the token file (mounted with extraVolumes)" -}}
+{{- if and (eq .Values.ingest.auth.mode "staticToken") (not (include "kee.ingestTokenFile" .)) -}}
+{{- fail "ingest.auth.tokenFile: staticToken needs ingest.auth.tokenSecret (a Secret with key token) or the path of a token file mounted with extraVolumes" -}}
 {{- end -}}
 {{- $auth := dict "mode" .Values.ingest.auth.mode -}}
 {{- if eq .Values.ingest.auth.mode "tokenReview" -}}
 {{- $_ := set $auth "allowedServiceAccounts" (uniq $allowed) -}}
 {{- end -}}
 {{- if eq .Values.ingest.auth.mode "staticToken" -}}
-{{- $_ := set $auth "tokenFile" .Values.ingest.auth.tokenFile -}}
+{{- $_ := set $auth "tokenFile" (include "kee.ingestTokenFile" .) -}}
 {{- end -}}
 {{- $_ := set $base "ingest" (dict "address" (printf "0.0.0.0:%d" (int .Values.containerPorts.ingest)) "maxBodyBytes" (ternary .Values.ingest.maxBodyBytes (int64 .Values.ingest.maxBodyBytes) (kindIs "string" .Values.ingest.maxBodyBytes)) "auth" $auth) -}}
 {{- end -}}
