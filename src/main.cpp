@@ -12,6 +12,8 @@
 #include "core/flags.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "kubebench/ingest_service.hpp"
+#include "kubebench/post_bench.hpp"
 #include "route/layout.hpp"
 #include "route/route_tester.hpp"
 #include "route/rule_tree.hpp"
@@ -129,6 +131,15 @@ int run(const flags& f) {
     spdlog::error("kubernetes: {}", error);
     return 1;
   }
+  // kube-bench ingest: its own listener, feeding the same dispatcher.
+  std::unique_ptr<kubebench::ingest_service> bench;
+  if (cfg.ingest_.enabled || !f.ingest_address.empty()) {
+    diagnostics bench_problems;
+    bench = kubebench::ingest_service::create(ioc.get_executor(), cfg, f.ingest_address,
+                                              f.kubeconfig, dispatch, metrics, bench_problems);
+    print(f.conf, bench_problems);
+    if (!bench) return 1;
+  }
   server::add_metrics_route(server, metrics);
   unsigned short port = 0;
   try {
@@ -138,6 +149,14 @@ int run(const flags& f) {
     return 1;
   }
   spdlog::info("serving /metrics, /-/healthy, /-/ready on {} (port {})", f.metrics_address, port);
+  if (bench) {
+    try {
+      bench->start();
+    } catch (const std::exception& e) {
+      spdlog::error("kube-bench ingest {}: {}", bench->address(), e.what());
+      return 1;
+    }
+  }
   for (auto& r : receivers) r->start();
   // leaderElection.enabled: only the replica holding the Lease watches; the others wait. The
   // elector has its own clock and API client (stopping the source cancels the source's clock).
@@ -172,12 +191,14 @@ int run(const flags& f) {
     source->start();
   }
   server.set_ready(true);
+  if (bench) bench->set_ready(true);
 
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping, flushing receivers", sig);
     server.set_ready(false);
+    if (bench) bench->stop();  // no new reports; accepted ones are in the receiver queues
     net::co_spawn(
         ioc,
         [&]() -> net::awaitable<void> {
@@ -222,6 +243,17 @@ int main(int argc, char** argv) {
     }
     case ke::command::route_test:
       return route_test_command(f);
+    case ke::command::post_bench: {
+      ke::kubebench::post_bench_options o;
+      o.file = f.file;
+      o.url = f.url;
+      o.node = f.node;
+      o.target = f.target;
+      o.syntax = f.syntax;
+      o.token_file = f.token_file;
+      if (!f.retries.empty()) o.retries = std::atoi(f.retries.c_str());
+      return ke::kubebench::post_bench(o, std::cout, std::cerr);
+    }
     case ke::command::run:
       break;
   }

@@ -142,6 +142,34 @@ struct leader_election {
   std::string leader_election_id = "kubernetes-event-exporter";  // leaderElectionID
 };
 
+// The kube-bench ingest listener (ingest:). Enabled when the key is present or -ingest-address
+// is given.
+enum class ingest_auth_mode { token_review, static_token, none };
+
+struct ingest {
+  bool enabled = false;
+  std::string address = "0.0.0.0:8080";         // address (flag -ingest-address wins)
+  std::uint64_t max_body_bytes = 8ull << 20;     // maxBodyBytes (413 above)
+  milliseconds read_timeout{30000};              // readTimeout: one request's read/write deadline
+  ingest_auth_mode auth_mode = ingest_auth_mode::token_review;  // auth.mode
+  std::vector<std::string> allowed_service_accounts;  // auth.allowedServiceAccounts (ns:name)
+  std::string token_file;                             // auth.tokenFile (staticToken)
+  std::string tls_cert_file;                          // tls.certFile
+  std::string tls_key_file;                           // tls.keyFile
+  std::size_t max_checks = 100000;                    // maxChecks per report
+};
+
+struct pushgateway {
+  std::string url;               // url ("" = no forwarding), e.g. http://pushgateway:9091
+  std::string job = "kube-bench";  // job
+};
+
+// kube-bench records and gauges (kubeBench:).
+struct kube_bench {
+  string_pairs stream_labels = {{"job", "kube-bench"}};  // streamLabels
+  pushgateway pushgateway_;                              // pushgateway
+};
+
 struct config {
   std::string log_level = "info";  // logLevel: trace|debug|info|warn|error|fatal|panic|disabled
   std::string log_format;          // logFormat: json | pretty | "" (pretty)
@@ -159,6 +187,9 @@ struct config {
   // Additions for the Kubernetes watch (documented in README).
   std::string events_api_version = "v1";  // eventsAPIVersion: v1 (core/v1) | events.k8s.io/v1
   bool export_repeated_events = true;     // exportRepeatedEvents: a MODIFIED whose count grew
+  // kube-bench ingest (documented in README).
+  ingest ingest_;          // ingest
+  kube_bench kube_bench_;  // kubeBench
 };
 
 }  // namespace ke::config

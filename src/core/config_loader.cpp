@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/config_ingest.hpp"
 #include "core/config_sinks.hpp"
 #include "core/yaml_walk.hpp"
 
@@ -257,6 +258,15 @@ void loader::load(const YAML::Node& root) {
              cfg_.events_api_version = api;
            }},
           w_.bool_field("exportRepeatedEvents", cfg_.export_repeated_events),
+          // kube-bench ingest.
+          {"ingest",
+           [&](const YAML::Node& v, const std::string& p) {
+             detail::parse_ingest(w_, v, p, cfg_.ingest_);
+           }},
+          {"kubeBench",
+           [&](const YAML::Node& v, const std::string& p) {
+             detail::parse_kube_bench(w_, v, p, cfg_.kube_bench_);
+           }},
       });
 
   // Defaults and cross-field rules (resmoio main.go / config.go).

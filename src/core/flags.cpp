@@ -12,6 +12,14 @@ std::string* flag_target(flags& f, std::string_view name) {
   if (name == "kubeconfig") return &f.kubeconfig;
   if (name == "metrics-tls-config") return &f.metrics_tls_config;
   if (name == "events") return &f.events;
+  if (name == "ingest-address") return &f.ingest_address;
+  if (name == "file") return &f.file;
+  if (name == "url") return &f.url;
+  if (name == "node") return &f.node;
+  if (name == "target") return &f.target;
+  if (name == "syntax") return &f.syntax;
+  if (name == "token-file") return &f.token_file;
+  if (name == "retries") return &f.retries;
   return nullptr;
 }
 
@@ -20,6 +28,7 @@ bool subcommand(std::string_view arg, command& out) {
       {"run", command::run},
       {"check-config", command::check_config},
       {"route-test", command::route_test},
+      {"post-bench", command::post_bench},
       {"help", command::help},
       {"version", command::version},
   };
@@ -99,6 +108,9 @@ Commands:
   check-config   validate -conf and exit 0 (valid) or 1 (problems printed, one per line)
   route-test     route the events in -events (JSON lines: core/v1 Events or watch events)
                  through -conf's route tree and print the receivers each one reaches
+  post-bench     post a kube-bench report to an exporter's ingest endpoint:
+                 post-bench -file result.json -url URL -node NAME -target node [-token-file F]
+                 (retries 429/503/5xx; exits non-zero with the server's message on rejection)
 
 Flags (Go forms: -conf FILE, -conf=FILE, --conf=FILE):
   -conf string                 the config file (default "config.yaml")
@@ -106,6 +118,11 @@ Flags (Go forms: -conf FILE, -conf=FILE, --conf=FILE):
   -kubeconfig string           kubeconfig file (default: in-cluster, then $KUBECONFIG, ~/.kube/config)
   -metrics-tls-config string   exporter-toolkit web config (TLS, basic auth) for the metrics server
   -events string               route-test: the events file ("-" = stdin)
+  -ingest-address string       address of the kube-bench ingest listener (overrides ingest.address)
+  -file, -url, -node, -target, -syntax, -token-file, -retries
+                               post-bench: report file ("-" = stdin), ingest URL, node name,
+                               target, command used, bearer token file (default: the pod's
+                               ServiceAccount token), retries (default 5)
   -help, -version
 )";
 }

@@ -6,7 +6,7 @@
 
 namespace ke {
 
-enum class command { run, check_config, route_test, help, version };
+enum class command { run, check_config, route_test, post_bench, help, version };
 
 struct flags {
   command cmd = command::run;
@@ -15,6 +15,15 @@ struct flags {
   std::string kubeconfig;                 // -kubeconfig
   std::string metrics_tls_config;         // -metrics-tls-config
   std::string events;                     // -events (route-test)
+  std::string ingest_address;             // -ingest-address (kube-bench ingest listener)
+  // post-bench
+  std::string file;        // -file: the kube-bench report ("-" = stdin)
+  std::string url;         // -url: the exporter's ingest base URL or full endpoint URL
+  std::string node;        // -node
+  std::string target;      // -target
+  std::string syntax;      // -syntax
+  std::string token_file;  // -token-file (default: the pod's ServiceAccount token)
+  std::string retries;     // -retries (default 5)
 };
 
 struct flags_result {

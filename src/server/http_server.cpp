@@ -350,7 +350,7 @@ void server_core::configure(diagnostics& problems) {
   std::string err;
   if (!split_host_port(opt.address, host, port_name, err)) {
     problems.push_back(
-        {diagnostic::level::error, "-metrics-address", "\"" + opt.address + "\": " + err});
+        {diagnostic::level::error, opt.address_name, "\"" + opt.address + "\": " + err});
   }
   if (opt.max_body_bytes == 0 || opt.read_timeout.count() <= 0) {
     problems.push_back({diagnostic::level::error, "http server",
@@ -364,6 +364,8 @@ void server_core::configure(diagnostics& problems) {
     if (!web.basic_auth_users.empty()) {
       auth.emplace(web.basic_auth_users);
     }
+  } else if (opt.tls) {
+    tls = make_tls_context(*opt.tls, opt.address_name, problems);
   }
 
   const auto errors_after =
@@ -395,13 +397,13 @@ tcp::endpoint server_core::resolve_endpoint() {
     auto results = resolver.resolve(tcp::v4(), "0.0.0.0", port_name,
                                     tcp::resolver::passive | tcp::resolver::numeric_host, ec);
     if (ec || results.empty()) {
-      throw std::system_error(ec, "-metrics-address \"" + opt.address + "\": bad port");
+      throw std::system_error(ec, opt.address_name + " \"" + opt.address + "\": bad port");
     }
     return tcp::endpoint(tcp::v6(), results.begin()->endpoint().port());  // see listen()
   }
   auto results = resolver.resolve(host, port_name, tcp::resolver::passive, ec);
   if (ec || results.empty()) {
-    throw std::system_error(ec, "-metrics-address \"" + opt.address + "\": resolve");
+    throw std::system_error(ec, opt.address_name + " \"" + opt.address + "\": resolve");
   }
   for (const auto& r : results) {
     if (r.endpoint().address().is_v4()) {
@@ -454,7 +456,7 @@ void server_core::listen(const tcp::endpoint& requested) {
     failed = try_listen(requested, false, ec);
   }
   if (failed != nullptr) {
-    throw std::system_error(ec, "-metrics-address \"" + opt.address + "\": " + failed);
+    throw std::system_error(ec, opt.address_name + " \"" + opt.address + "\": " + failed);
   }
 }
 

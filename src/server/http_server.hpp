@@ -4,10 +4,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/asio.hpp"
 #include "core/diagnostic.hpp"
+#include "server/web_config.hpp"
 
 namespace ke::server {
 
@@ -22,6 +24,11 @@ struct options {
   // "localhost:2112" (resolved once at start(); the first address is used, IPv4 preferred).
   std::string address = ":2112";
   std::string web_config_file;  // -metrics-tls-config (exporter-toolkit format), "" = plain HTTP
+  // TLS without a web config file (e.g. ingest.tls certFile/keyFile); ignored when
+  // web_config_file is set.
+  std::optional<tls_server_config> tls;
+  // What the address is called in diagnostics and errors (the flag or config key).
+  std::string address_name = "-metrics-address";
   std::size_t max_body_bytes = 8 << 20;     // larger request bodies get 413
   std::size_t max_header_bytes = 64 << 10;  // larger request headers get 431
   // Deadline for reading one request (header and body; also the keep-alive idle time) and for

@@ -306,4 +306,35 @@ bool dispatcher::try_dispatch(const record_ptr& r) {
   return true;
 }
 
+dispatcher::batch_result dispatcher::try_dispatch_all(const std::vector<record_ptr>& records) {
+  std::vector<std::vector<std::uint32_t>> routes(records.size());
+  std::vector<std::size_t> need(receivers_.size(), 0);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    tree_.route(*records[i], routes[i]);
+    for (const auto idx : routes[i]) {
+      ++need.at(idx);
+    }
+  }
+  for (std::size_t idx = 0; idx < need.size(); ++idx) {
+    if (need[idx] == 0) {
+      continue;
+    }
+    if (!receivers_[idx]->accepting()) {
+      return batch_result::closed;
+    }
+    if (receivers_[idx]->room() < need[idx]) {
+      return batch_result::full;
+    }
+  }
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (routes[i].empty()) {
+      metrics_.records_routed_nowhere().Increment();
+    }
+    for (const auto idx : routes[i]) {
+      receivers_[idx]->try_push(records[i]);
+    }
+  }
+  return batch_result::accepted;
+}
+
 }  // namespace ke::sinks

@@ -125,6 +125,10 @@ class dispatcher {
   // For sources that cannot wait (ingest): true if every reached receiver had room and took it.
   // If any reached receiver is full, nothing is enqueued and false is returned.
   bool try_dispatch(const record_ptr& r);
+  // All or nothing for several records (one kube-bench report): enqueues every record only if
+  // every reached receiver has room for all of them. closed when a reached receiver is stopped.
+  enum class batch_result { accepted, full, closed };
+  batch_result try_dispatch_all(const std::vector<record_ptr>& records);
 
  private:
   const route::rule_tree& tree_;

@@ -1055,5 +1055,80 @@ TEST(config_loader, every_bad_config_is_covered) {
   }
 }
 
+// Verifies the ingest: and kubeBench: keys with their defaults and values.
+TEST(config_loader, ingest_and_kube_bench) {
+  auto none = load("metricsNamePrefix: x_\n");
+  EXPECT_FALSE(none.cfg.ingest_.enabled);
+  EXPECT_EQ(none.cfg.kube_bench_.stream_labels, (string_pairs{{"job", "kube-bench"}}));
+
+  auto r = load(R"(
+ingest:
+  address: "127.0.0.1:9000"
+  maxBodyBytes: 1MiB
+  readTimeout: 5s
+  auth:
+    mode: tokenReview
+    allowedServiceAccounts: ["kube-bench:kube-bench", "sec:runner"]
+  tls: {certFile: /c.pem, keyFile: /k.pem}
+kubeBench:
+  streamLabels: {job: bench, cluster: c1}
+  pushgateway: {url: "http://pgw:9091", job: kb}
+)");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors(r));
+  EXPECT_THAT(warnings(r), IsEmpty());
+  const auto& in = r.cfg.ingest_;
+  EXPECT_TRUE(in.enabled);
+  EXPECT_EQ(in.address, "127.0.0.1:9000");
+  EXPECT_EQ(in.max_body_bytes, 1u << 20);
+  EXPECT_EQ(in.read_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(in.auth_mode, ingest_auth_mode::token_review);
+  EXPECT_THAT(in.allowed_service_accounts, ElementsAre("kube-bench:kube-bench", "sec:runner"));
+  EXPECT_EQ(in.tls_cert_file, "/c.pem");
+  EXPECT_EQ(in.tls_key_file, "/k.pem");
+  EXPECT_EQ(r.cfg.kube_bench_.stream_labels, (string_pairs{{"job", "bench"}, {"cluster", "c1"}}));
+  EXPECT_EQ(r.cfg.kube_bench_.pushgateway_.url, "http://pgw:9091");
+  EXPECT_EQ(r.cfg.kube_bench_.pushgateway_.job, "kb");
+}
+
+// Verifies the ingest auth modes: staticToken needs tokenFile, none warns, tokenReview needs
+// ServiceAccounts as namespace:name.
+TEST(config_loader, ingest_auth_validation) {
+  auto st = load("ingest:\n  auth: {mode: staticToken, tokenFile: /t}\n");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st.cfg.ingest_.auth_mode, ingest_auth_mode::static_token);
+  EXPECT_EQ(st.cfg.ingest_.token_file, "/t");
+
+  auto none = load("ingest:\n  auth: {mode: none}\n");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none.cfg.ingest_.auth_mode, ingest_auth_mode::none);
+  EXPECT_THAT(warnings(none), ElementsAre(HasSubstr("ingest.auth.mode: none: anyone")));
+
+  EXPECT_THAT(errors(load("ingest:\n  auth: {mode: staticToken}\n")),
+              ElementsAre("ingest.auth.tokenFile: staticToken needs tokenFile"));
+  EXPECT_THAT(errors(load("ingest:\n  address: \":1\"\n")),
+              ElementsAre(HasSubstr("ingest.auth.allowedServiceAccounts: tokenReview")));
+  EXPECT_THAT(errors(load("ingest:\n  auth: {allowedServiceAccounts: [kube-bench]}\n")),
+              ElementsAre(HasSubstr("ingest.auth.allowedServiceAccounts[0]: \"kube-bench\" is "
+                                    "not a ServiceAccount as namespace:name")));
+  EXPECT_THAT(errors(load("ingest:\n  auth: {mode: oidc}\n")),
+              ElementsAre(HasSubstr("ingest.auth.mode: invalid value \"oidc\"")));
+  EXPECT_THAT(errors(load("ingest:\n  maxBodyBytes: 0\n  auth: {mode: none}\n")),
+              ElementsAre(HasSubstr("ingest.maxBodyBytes: must be between 1 and 1GiB")));
+  EXPECT_THAT(errors(load("ingest:\n  tls: {certFile: /c}\n  auth: {mode: none}\n")),
+              ElementsAre(HasSubstr("ingest.tls: certFile and keyFile must be given together")));
+  EXPECT_THAT(warnings(load("ingest:\n  adress: x\n  auth: {mode: none}\n")),
+              ::testing::Contains(HasSubstr("ingest.adress: unknown key, did you mean address?")));
+}
+
+// Verifies kubeBench.streamLabels validation.
+TEST(config_loader, kube_bench_stream_labels_validation) {
+  EXPECT_THAT(errors(load("kubeBench:\n  streamLabels: {status: x}\n")),
+              ElementsAre(HasSubstr("kubeBench.streamLabels.status: reserved")));
+  EXPECT_THAT(errors(load("kubeBench:\n  streamLabels: {\"a-b\": x}\n")),
+              ElementsAre(HasSubstr("kubeBench.streamLabels.a-b: invalid label name")));
+  EXPECT_THAT(errors(load("kubeBench:\n  pushgateway: {url: \"ftp//x\"}\n")),
+              ElementsAre(HasSubstr("kubeBench.pushgateway.url: invalid URL")));
+}
+
 }  // namespace
 }  // namespace ke::config
