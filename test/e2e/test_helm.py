@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.parse
 import uuid
 
@@ -522,6 +523,15 @@ class Exporter:
         return self.p.returncode
 
 
+def binary_has_ingest():
+    """Whether the binary has the kube-bench ingest endpoint and post-bench (issue 5)."""
+    p = subprocess.run([binary(), "--help"], capture_output=True, text=True, timeout=30)
+    return "post-bench" in p.stdout + p.stderr
+
+
+KUBE_BENCH_REPORT = os.path.join(REPO, "..", "shared", "testdata", "kube-bench", "result.json")
+
+
 def metric_names(text):
     return {line.split("{")[0].split(" ")[0] for line in text.splitlines()
             if line and not line.startswith("#")}
@@ -779,6 +789,77 @@ contexts:
                           if d["kind"] in ("Role", "RoleBinding")},
                          {("Role", ns), ("RoleBinding", ns), ("Role", app), ("RoleBinding", app)})
 
+    def test_kube_bench_ingest_with_the_charts_rbac(self):
+        """kubeBench.enabled: the exporter (chart config, chart ServiceAccount) validates the
+        kube-bench Jobs' ServiceAccount token with a TokenReview (the chart's tokenreviews rule),
+        accepts the report and exposes kube_bench_info; another ServiceAccount gets 403."""
+        if not binary_has_ingest():
+            self.skipTest(f"{binary()} has no kube-bench ingest yet (issue 5): not run")
+        ns = f"kee-kb-{uuid.uuid4().hex[:6]}"
+        port = free_port()
+        overlay = os.path.join(self.tmp, f"{ns}-values.yaml")
+        with open(overlay, "w") as f:
+            yaml.safe_dump({"kubeBench": {"enabled": True, "nodes": [{"name": "wk1-k8s", "target": "node"}]},
+                            "containerPorts": {"ingest": port},
+                            "config": {"namespace": ns}}, f)
+        docs = self.install("kb", ns, "-f", VALUES_LOKI, "-f", overlay)
+        self.assertEqual(len(find(docs, "CronJob")), 1)
+        fullname = "kb-kube-event-exporter"
+        text = self.kube.get(f"/api/v1/namespaces/{ns}/configmaps/{fullname}")["data"]["config.yaml"]
+        text = text.replace("http://loki-gateway.kube-monitor.svc.cluster.local/loki/api/v1/push",
+                            f"{env('VLOGS_URL')}/insert/loki/api/v1/push")
+        self.assertEqual(yaml.safe_load(text)["ingest"]["auth"]["allowedServiceAccounts"],
+                         [f"{ns}:{fullname}-kube-bench"])
+        _, kubeconfig = self.sa_kubeconfig(ns, fullname)
+        bench_token, _ = self.sa_kubeconfig(ns, f"{fullname}-kube-bench")
+        other_token, _ = self.sa_kubeconfig(ns, fullname)
+        ex = Exporter(self.tmp, f"kb-{ns}", text, kubeconfig)
+        with open(KUBE_BENCH_REPORT, "rb") as f:
+            report = f.read()
+        url = f"http://127.0.0.1:{port}/api/v1/kube-bench?node=wk1-k8s&target=node"
+
+        def post(token):
+            try:
+                return http_json(url, data=report, method="POST", headers={
+                    "Content-Type": "application/json", "Authorization": f"Bearer {token}"})[0]
+            except urllib.error.HTTPError as e:
+                return e.code
+        try:
+            poll(lambda: self.can_connect(port), 30, 0.2, "the ingest listener")
+            self.assertEqual(post(other_token), 403)
+            self.assertEqual(post("garbage"), 401)
+            self.assertEqual(post(bench_token), 202)
+            m = poll(lambda: (t := ex.metrics()) and 'kube_bench_node_name="wk1-k8s"' in t and t, 30, 0.2,
+                     "kube_bench_info on /metrics")
+            self.assertRegex(m, r'kube_bench_info\{[^}]*kube_bench_type="total_fail"[^}]*\} 12')
+            # The CronJob's post-bench container, run with its own args (the Service URL pointed
+            # at the listener, the projected token at a local path).
+            token_file = os.path.join(self.tmp, f"{ns}-bench-projected.token")
+            with open(token_file, "w") as f:
+                f.write(bench_token)
+            cron = one(docs, "CronJob")
+            job = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            args = [a.replace(f"http://{fullname}-ingest.{ns}.svc:8080", f"http://127.0.0.1:{port}")
+                    .replace("/out/report.json", os.path.join(REPO, "..", "shared", "testdata", "kube-bench",
+                                                              "result_no_totals.json"))
+                    .replace("/var/run/secrets/kube-bench/token", token_file)
+                    for a in job["containers"][0]["args"]]
+            self.assertEqual(args[0], "post-bench")
+            p = subprocess.run([binary(), *args, "--node=wk2-k8s"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            m = poll(lambda: (t := ex.metrics()) and 'kube_bench_node_name="wk2-k8s"' in t and t, 30, 0.2,
+                     "the CronJob's report on /metrics")
+            self.assertIn('kube_bench_syntax="kube-bench run --targets=node"', m)
+            log = ex.read_log()
+            self.assertNotRegex(log, r"\b403\b.*tokenreview|[Ff]orbidden", log[-3000:])
+        finally:
+            self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
+
+    @staticmethod
+    def can_connect(port):
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
     def ensure_crd(self, group, version, kind, plural):
         """A schema-less stand-in for an operator's CRD (the bed has no Prometheus operator or
         VPA): proves the chart's apiVersion/kind of those objects resolve and are accepted."""
@@ -909,7 +990,17 @@ receivers:
   - name: dump
     stdout: {{}}
 """
+        ingest = binary_has_ingest() and os.path.exists(KUBE_BENCH_REPORT)
+        if ingest:  # a posted report makes the kube_bench_* gauges appear on /metrics
+            ingest_port = free_port()
+            conf += f"ingest: {{address: '127.0.0.1:{ingest_port}', auth: {{mode: none}}}}\n"
         ex = Exporter(self.tmp, "dash", conf, env("KUBECONFIG"))
+        if ingest:
+            with open(KUBE_BENCH_REPORT, "rb") as f:
+                status, _ = http_json(f"http://127.0.0.1:{ingest_port}/api/v1/kube-bench?node=dash-node&target=node",
+                                      data=f.read(), method="POST", headers={"Content-Type": "application/json"})
+            self.assertEqual(status, 202)
+            poll(lambda: "kube_bench_info{" in ex.metrics(), 30, 0.2, "kube_bench_info on /metrics")
         sd = os.path.join(env("PROMETHEUS_FILE_SD_DIR"), f"kee-dash-{ex.port}.json")
         try:
             scraped = metric_names(ex.metrics())
