@@ -331,6 +331,7 @@ class HelmTemplateTest(unittest.TestCase):
         self.assertEqual(post["args"][:5], ["post-bench", "--file=/out/report.json",
                                             "--url=http://all-kee-ingest.mon.svc:8081/api/v1/kube-bench",
                                             "--node=cp-k8s", "--target=master"])
+        self.assertIn("--syntax=kube-bench run --targets=master", post["args"])
         self.assertTrue(post["securityContext"]["readOnlyRootFilesystem"])
         self.assertEqual(one(docs, "ServiceAccount", "all-kee-kube-bench")["automountServiceAccountToken"],
                          False)
