@@ -401,6 +401,18 @@ class HelmTemplateTest(unittest.TestCase):
         pod = one(docs, "Deployment")["spec"]["template"]["spec"]
         self.assertEqual(pod["volumes"][0], {"name": "config", "secret": {"secretName": "my-config"}})
 
+    def test_openshift_gets_no_fixed_ids(self):
+        """global.compatibility.openshift.adaptSecurityContext auto: on OpenShift (the API group
+        security.openshift.io exists) the fixed uid/gid/fsGroup are left to the SCC, as Bitnami."""
+        for args, fixed in ((["--api-versions", "security.openshift.io/v1"], False), ([], True),
+                            (["--api-versions", "security.openshift.io/v1", "--set",
+                              "global.compatibility.openshift.adaptSecurityContext=disabled"], True)):
+            pod = one(render(*args), "Deployment")["spec"]["template"]["spec"]
+            sc = pod["containers"][0]["securityContext"]
+            self.assertEqual("runAsUser" in sc, fixed, args)
+            self.assertEqual("fsGroup" in pod["securityContext"], fixed, args)
+            self.assertTrue(sc["runAsNonRoot"])
+
     def test_rbac_scope_follows_config_namespace(self):
         docs = render("--set", "config.namespace=app")
         role = one(docs, "Role", "t-kube-event-exporter-watch")
