@@ -299,6 +299,8 @@ class HelmTemplateTest(unittest.TestCase):
         np = one(docs, "NetworkPolicy")
         self.assertNotIn({}, np["spec"]["egress"])
         self.assertIn({"ports": [{"port": 80}, {"port": 3100}]}, np["spec"]["egress"])
+        # the Loki receiver's port (http://loki-gateway...: 80) is open without extraEgress
+        self.assertIn({"ports": [{"port": 80, "protocol": "TCP"}]}, np["spec"]["egress"])
         self.assertEqual(np["spec"]["ingress"][0]["from"][2]["namespaceSelector"]["matchLabels"],
                          {"kubernetes.io/metadata.name": "monitoring"})
         self.assertEqual(one(docs, "PodDisruptionBudget")["spec"], {
@@ -400,6 +402,13 @@ class HelmTemplateTest(unittest.TestCase):
                           (d["kind"] == "ConfigMap" and "config.yaml" in d.get("data", {}))])
         pod = one(docs, "Deployment")["spec"]["template"]["spec"]
         self.assertEqual(pod["volumes"][0], {"name": "config", "secret": {"secretName": "my-config"}})
+
+    def test_network_policy_opens_the_receivers_ports(self):
+        docs = render("-f", VALUES_LOKI, "--set", "networkPolicy.allowExternalEgress=false", "--set",
+                      "config.receivers[0].loki.url=https://loki.example.com:3100/loki/api/v1/push")
+        egress = one(docs, "NetworkPolicy")["spec"]["egress"]
+        self.assertEqual(egress[-1], {"ports": [{"port": 3100, "protocol": "TCP"}]})
+        self.assertEqual(egress[0]["ports"][0]["port"], 53)
 
     def test_openshift_gets_no_fixed_ids(self):
         """global.compatibility.openshift.adaptSecurityContext auto: on OpenShift (the API group
