@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/go_quote.hpp"
+#include "core/utf8.hpp"
 
 namespace ke::route::tmpl {
 
@@ -200,7 +200,7 @@ std::string strval(const value& v);
 std::string to_json(const value& v, bool escape_html);
 // Go's json.Indent(prefix "", indent "  ") of compact JSON text.
 std::string indent_json(std::string_view compact);
-// Go's strconv.Quote (core/go_quote.hpp).
+// Go's strconv.Quote (core/utf8.hpp).
 using ke::go_quote;
 // strconv.FormatFloat(f, 'g', -1, 64) as fmt's %v prints it.
 std::string format_float_v(double f);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/go_quote.hpp"
+#include "core/utf8.hpp"
 #include "sinks/loki/labels.hpp"
 
 namespace ke::sinks::loki {

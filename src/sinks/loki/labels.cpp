@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "core/go_quote.hpp"
+#include "core/utf8.hpp"
 
 namespace ke::sinks::loki {
 
@@ -11,18 +11,6 @@ namespace {
 
 bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
-
-// Cuts s to at most n bytes without splitting a UTF-8 sequence.
-void cut_utf8(std::string& s, std::size_t n) {
-  if (s.size() <= n) {
-    return;
-  }
-  std::size_t end = n;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  s.resize(end);
-}
 
 struct named_field {
   std::string_view name;

@@ -7,6 +7,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/utf8.hpp"
 #include "route/layout.hpp"
 
 namespace ke::sinks::loki {
@@ -31,18 +32,6 @@ std::string dir_name(std::string_view name) {
     out = "_" + out;
   }
   return out;
-}
-
-// Cuts s to at most n bytes without splitting a UTF-8 sequence.
-void cut_utf8(std::string& s, std::size_t n) {
-  if (s.size() <= n) {
-    return;
-  }
-  std::size_t end = n;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  s.resize(end);
 }
 
 std::int64_t now_ns() {

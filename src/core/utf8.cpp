@@ -1,4 +1,4 @@
-#include "core/go_quote.hpp"
+#include "core/utf8.hpp"
 
 #include <cstdio>
 
@@ -127,6 +127,18 @@ void go_quote(std::string_view v, std::string& out) {
     i += len;
   }
   out += '"';
+}
+
+// Cuts s to at most n bytes without splitting a UTF-8 sequence.
+void cut_utf8(std::string& s, std::size_t n) {
+  if (s.size() <= n) {
+    return;
+  }
+  std::size_t end = n;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  s.resize(end);
 }
 
 }  // namespace ke
