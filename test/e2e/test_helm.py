@@ -1,19 +1,23 @@
 """e2e tests of the Helm chart helm/kube-event-exporter (issue 6) on the real test bed.
 
-Run with test/e2e/run test_helm (needs the bed: helm, kube-apiserver, VictoriaLogs, Prometheus).
+Run with test/e2e/run test_helm (needs the bed: helm, kube-apiserver, VictoriaLogs, Prometheus,
+Pushgateway).
   - helm lint --strict and helm template with the default values, with a Bitnami values.yaml
     (testdata/helm/values-loki.yaml, a copy of ../shared/testdata/values-loki.yaml) and with every
     documented option set (testdata/helm/values-all.yaml); secure defaults; least-privilege RBAC;
     the rendered config passes `kube-event-exporter check-config`; the schema rejects typos and
     bad values with the path in the message; PrometheusRule passes promtool.
-  - helm upgrade --install into kube-apiserver: every object of the release exists. Then the
-    exporter binary runs outside the cluster with the config the chart put in the cluster and a
-    TokenRequest token of the chart's ServiceAccount (so with exactly the chart's RBAC): events
-    reach VictoriaLogs (Loki push) enriched; with replicaCount 2 it takes the chart's Lease; a
+  - helm upgrade --install into kube-apiserver: every object of the release exists; a Pod from the
+    Deployment's template passes the "restricted" Pod Security Standard. Then the exporter binary
+    runs outside the cluster with the config the chart put in the cluster and a TokenRequest token
+    of the chart's ServiceAccount (so with exactly the chart's RBAC): events reach VictoriaLogs
+    (Loki push) enriched; with replicaCount 2 it takes and releases the chart's Lease; with
+    kubeBench.enabled it authenticates the Jobs' ServiceAccount by TokenReview; a
     SubjectAccessReview matrix shows nothing wider is granted.
   - dashboards: valid JSON, every panel titled and on a datasource variable, every metric a panel
     queries exists in a real /metrics scrape of the binary, every PromQL query is accepted by the
-    bed's Prometheus scraping that binary.
+    bed's Prometheus scraping that binary and the kube-bench ones return pushed totals; the fields
+    the Loki panels use exist in the lines the binary ships.
 """
 
 import base64
@@ -22,7 +26,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -40,8 +43,8 @@ except ImportError:  # a python3 other than Debian's: use Debian's python3-yaml 
     sys.path.append("/usr/lib/python3/dist-packages")
     import yaml
 
-from bed import ApiError, Kube, env, http_json, poll
-from test_watch import binary, event, now, post_events
+from bed import Kube, env, http_json, poll
+from test_watch import binary, post_events
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
