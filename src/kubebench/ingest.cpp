@@ -314,6 +314,10 @@ net::awaitable<response> ingest::handle(const request& req) {
       res.set(http::field::retry_after, std::to_string(opt_.retry_after.count()));
       co_return res;
     }
+    case submit_result::too_large:
+      co_return reply(http::status::payload_too_large,
+                      {{"error", std::to_string(rep.records.size()) +
+                                     " checks do not fit in a receiver queue (queue.maxRecords)"}});
     case submit_result::closed: {
       auto res = reply(http::status::service_unavailable, {{"error", "shutting down"}});
       res.set(http::field::retry_after, std::to_string(opt_.retry_after.count()));

@@ -10,7 +10,8 @@
 // unparsedLines?}; 400 {error, offset} for a malformed or invalid report; 401 missing/invalid
 // credentials; 403 a ServiceAccount that is not allowed; 413 over maxBodyBytes (from the HTTP
 // server); 415 an unknown Content-Type; 429 (Retry-After) when a receiver queue lacks room for
-// the whole report (nothing is taken: all checks or none); 503 while shutting down or when the
+// the whole report (nothing is taken: all checks or none); 413 also when a receiver's whole
+// queue (queue.maxRecords) is smaller than the report; 503 while shutting down or when the
 // TokenReview could not be made.
 //
 // Threading: handle() runs on the io_context thread, like the dispatcher it feeds.
@@ -42,7 +43,7 @@ struct review_result {
 // Validates a bearer token (a TokenReview). The token is a secret: never log it.
 using token_review_fn = std::function<net::awaitable<review_result>(std::string token)>;
 
-enum class submit_result { accepted, full, closed };
+enum class submit_result { accepted, full, closed, too_large };
 // Hands all records of one report to the pipeline, all or nothing.
 using submit_fn = std::function<submit_result(const std::vector<record_ptr>&)>;
 

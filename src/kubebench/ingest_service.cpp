@@ -142,6 +142,8 @@ std::unique_ptr<ingest_service> ingest_service::create(net::any_io_executor ex,
         return submit_result::full;
       case sinks::dispatcher::batch_result::closed:
         return submit_result::closed;
+      case sinks::dispatcher::batch_result::too_large:
+        return submit_result::too_large;
     }
     return submit_result::closed;
   };

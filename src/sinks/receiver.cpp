@@ -322,6 +322,9 @@ dispatcher::batch_result dispatcher::try_dispatch_all(const std::vector<record_p
     if (!receivers_[idx]->accepting()) {
       return batch_result::closed;
     }
+    if (receivers_[idx]->capacity() < need[idx]) {
+      return batch_result::too_large;
+    }
     if (receivers_[idx]->room() < need[idx]) {
       return batch_result::full;
     }

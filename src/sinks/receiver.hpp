@@ -45,6 +45,7 @@ class receiver {
   bool try_push(record_ptr r);
   std::size_t size() const { return queue_.size(); }
   bool full() const { return queue_.size() >= max_; }
+  std::size_t capacity() const { return max_; }
   // Free slots in the queue (0 once stopped: nothing more is taken).
   std::size_t room() const { return accepting_ && !full() ? max_ - queue_.size() : 0; }
   bool accepting() const { return accepting_; }
@@ -126,8 +127,9 @@ class dispatcher {
   // If any reached receiver is full, nothing is enqueued and false is returned.
   bool try_dispatch(const record_ptr& r);
   // All or nothing for several records (one kube-bench report): enqueues every record only if
-  // every reached receiver has room for all of them. closed when a reached receiver is stopped.
-  enum class batch_result { accepted, full, closed };
+  // every reached receiver has room for all of them. closed when a reached receiver is stopped;
+  // too_large when a receiver's whole queue could never hold them (a retry cannot succeed).
+  enum class batch_result { accepted, full, closed, too_large };
   batch_result try_dispatch_all(const std::vector<record_ptr>& records);
 
  private:

@@ -174,8 +174,8 @@ TEST_F(IngestTest, TextReport) {
   EXPECT_FALSE(body(res).contains("unparsedLines"));
 }
 
-// Verifies 429 (Retry-After) when the pipeline is full and 503 when it is closed; nothing is
-// taken and the gauges keep the previous report.
+// Verifies 429 (Retry-After) when the pipeline is full, 503 when it is closed and 413 when a
+// queue could never hold the report; nothing is taken and the gauges keep the previous report.
 TEST_F(IngestTest, PipelineFull) {
   make({});
   next_ = submit_result::full;
@@ -185,6 +185,9 @@ TEST_F(IngestTest, PipelineFull) {
   next_ = submit_result::closed;
   EXPECT_EQ(post("/api/v1/kube-bench?node=n", read("result.json")).result(),
             http::status::service_unavailable);
+  next_ = submit_result::too_large;
+  EXPECT_EQ(post("/api/v1/kube-bench?node=n", read("result.json")).result(),
+            http::status::payload_too_large);
   EXPECT_EQ(gauges_.pairs(), 0u);
   EXPECT_NE(
       metrics_.serialize().find("event_exporter_kube_bench_ingest_requests_total{code=\"429\"} 1"),

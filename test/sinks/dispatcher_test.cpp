@@ -128,6 +128,23 @@ TEST_F(dispatcher_test, try_dispatch_counts_duplicate_slots) {
   EXPECT_EQ(a->size(), 2u);
 }
 
+// Verifies that try_dispatch_all takes all records of a batch or none: full when a reached
+// receiver lacks room for the whole batch, too_large when its queue could never hold it.
+TEST_F(dispatcher_test, try_dispatch_all_is_all_or_nothing) {
+  build({match_rule("a"), match_rule("b", "Started")}, /*max_a=*/10, /*max_b=*/3);
+  using result = dispatcher::batch_result;
+  const std::vector<record_ptr> three = {make_record(1), make_record(2, "Killing"), make_record(3)};
+  ASSERT_EQ(d->try_dispatch_all(three), result::accepted);
+  EXPECT_EQ(a->size(), 3u);
+  EXPECT_EQ(b->size(), 2u);                             // only the Started ones
+  EXPECT_EQ(d->try_dispatch_all(three), result::full);  // b needs 2, has 1 free
+  EXPECT_EQ(a->size(), 3u);
+  EXPECT_EQ(b->size(), 2u);
+  const std::vector<record_ptr> five(5, make_record(4));
+  EXPECT_EQ(d->try_dispatch_all(five), result::too_large);  // b holds at most 3
+  EXPECT_EQ(a->size(), 3u);
+}
+
 // Verifies that dispatch waits on a full blocking receiver, then feeds it in order.
 TEST_F(dispatcher_test, dispatch_waits_for_full_receiver) {
   build({match_rule("a"), match_rule("b")}, /*max_a=*/100, /*max_b=*/1);
