@@ -333,5 +333,107 @@ receivers:
               file=sys.stderr)
 
 
+class KubeBenchBackpressureTest(unittest.TestCase):
+    """A receiver whose Loki is down and whose queue holds 4 records: static-token auth, 413 for a
+    report bigger than the queue, 429 with Retry-After once the queue is full (all checks or
+    none), post-bench retrying and then giving up with the server's message."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ke-kubebench-bp-")
+        cls.secret = uuid.uuid4().hex
+        token_file = os.path.join(cls.tmp, "ingest-token")
+        with open(token_file, "w") as f:
+            f.write(cls.secret + "\n")
+        conf = os.path.join(cls.tmp, "config.yaml")
+        with open(conf, "w") as f:
+            f.write(f"""logLevel: info
+logFormat: json
+metricsNamePrefix: event_exporter_
+namespace: kb-backpressure-none
+ingest:
+  auth: {{mode: staticToken, tokenFile: {token_file}}}
+route:
+  routes:
+    - match:
+        - kind: "^KubeBench$"
+          receiver: dead-loki
+receivers:
+  - name: dead-loki
+    loki:
+      url: http://127.0.0.1:1/loki/api/v1/push
+      streamLabels: {{job: kube-bench}}
+      minBackoff: 10s
+      maxRetries: 1000
+      maxQueuedBytes: 1             # the sink buffers one batch, then pushes back
+      batchWait: 10ms
+    queue: {{maxRecords: 4}}
+""")
+        cls.log_path = os.path.join(cls.tmp, "exporter.log")
+        cls.log = open(cls.log_path, "w")
+        cls.p = subprocess.Popen([binary(), "-conf", conf, "-kubeconfig", env("KUBECONFIG"),
+                                  "-metrics-address", "127.0.0.1:0",
+                                  "-ingest-address", "127.0.0.1:0"],
+                                 stdout=cls.log, stderr=cls.log)
+
+        def port():
+            if cls.p.poll() is not None:
+                raise AssertionError(f"exporter exited: {read(cls.log_path)}")
+            m = re.search(r"kube-bench ingest: POST /api/v1/kube-bench on .*?\(port (\d+)\)",
+                          read(cls.log_path))
+            return int(m.group(1)) if m else None
+        cls.port = poll(port, 60, 0.05, "the ingest listen log line")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.p.poll() is None:
+            cls.p.kill()  # its Loki is down: a graceful stop would wait out the flush deadline
+            cls.p.wait(timeout=30)
+        cls.log.close()
+
+    def post(self, body, token=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            c.request("POST", "/api/v1/kube-bench?node=bp&target=node", body=body,
+                      headers={"Authorization": f"Bearer {token or self.secret}",
+                               "Content-Type": "application/json"})
+            r = c.getresponse()
+            return r.status, dict(r.getheaders()), json.loads(r.read())
+        finally:
+            c.close()
+
+    def test_queue_limits(self):
+        report = read(os.path.join(DATA, "result.json"))  # 3 checks
+        self.assertEqual(self.post(report, token="wrong")[0], 401)
+        five = json.dumps([{"node_type": "node", "tests": [{"results": [
+            {"test_number": f"4.1.{i}", "status": "PASS"} for i in range(5)]}]}])
+        status, _, res = self.post(five)
+        self.assertEqual(status, 413, res)
+        self.assertIn("queue", res["error"])
+        statuses = []
+        for _ in range(8):
+            status, headers, res = self.post(report)
+            statuses.append(status)
+            if status == 429:
+                self.assertEqual(headers.get("Retry-After"), "5")
+                break
+        self.assertEqual(statuses[0], 202)
+        self.assertEqual(statuses[-1], 429, statuses)
+        # post-bench: retries the 429 once (after Retry-After), then gives up with the message.
+        tok = os.path.join(self.tmp, "client-token")
+        with open(tok, "w") as f:
+            f.write(self.secret)
+        p = subprocess.run([binary(), "post-bench", "-file", os.path.join(DATA, "result.json"),
+                            "-url", f"http://127.0.0.1:{self.port}/", "-node", "bp",
+                            "-target", "node", "-token-file", tok, "-retries", "1"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("HTTP 429", p.stderr)
+        self.assertIn("retrying", p.stderr)
+        self.assertIn("giving up after 2 attempts", p.stderr)
+        self.assertNotIn(self.secret, p.stderr + read(self.log_path))
+        _, raw = http_json(f"http://127.0.0.1:{self.port}/-/healthy")
+        self.assertEqual(raw, b"OK")
+
 if __name__ == "__main__":
     unittest.main()
