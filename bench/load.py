@@ -2,7 +2,7 @@
 """End-to-end load harness on the real test bed: kube-apiserver -> exporter -> file + VictoriaLogs.
 
   scripts/build-tools && scripts/testbed up
-  eval "$(scripts/testbed env)" && bench/load.py [--events 5000] [--binary build/src/kube-event-exporter]
+  eval "$(scripts/testbed env)" && bench/load.py [--events 5000] [--binary build/kube-event-exporter]
   scripts/testbed down
 
 Two phases, each with a fresh exporter process (file receiver + Loki receiver to the bed's
@@ -161,7 +161,7 @@ def phase(name, binary, tmp, n, precreate):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=5000)
-    ap.add_argument("--binary", default=os.path.join(HERE, "..", "build", "src",
+    ap.add_argument("--binary", default=os.path.join(HERE, "..", "build",
                                                      "kube-event-exporter"))
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ke-load-")

@@ -8,7 +8,7 @@ The exporter binary runs with a file receiver against the bed's kube-apiserver:
     deployments (token from the TokenRequest API, read through tokenFile): works, enriches.
 Measured rates are printed (stderr).
 
-The binary: $KE_BINARY, else $KE_BUILD_DIR/src/kube-event-exporter (KE_BUILD_DIR defaults to build).
+The binary: $KE_BINARY, else $KE_BUILD_DIR/kube-event-exporter (KE_BUILD_DIR defaults to build).
 """
 
 import base64
@@ -34,8 +34,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 def binary():
     build = os.environ.get("KE_BUILD_DIR", os.path.join(REPO, "build"))
-    candidates = [os.environ.get("KE_BINARY", ""), os.path.join(build, "src", "kube-event-exporter"),
-                  os.path.join(build, "kube-event-exporter")]
+    candidates = [os.environ.get("KE_BINARY", ""), os.path.join(build, "kube-event-exporter")]
     for path in candidates:
         if path and os.access(path, os.X_OK):
             return path
