@@ -12,7 +12,7 @@ and a Loki receiver pointed at VictoriaLogs (/insert/loki/api/v1/push):
     Pushgateway with correctly quoted labels.
 Measured numbers (reports/s over HTTP) are printed to stderr.
 
-The binary: $KE_BINARY, else $KE_BUILD_DIR/src/kube-event-exporter (KE_BUILD_DIR defaults to build).
+The binary: $KE_BINARY, else $KE_BUILD_DIR/kube-event-exporter (KE_BUILD_DIR defaults to build).
 """
 
 import http.client
@@ -38,7 +38,8 @@ DATA = os.path.join(REPO, "test", "data", "kubebench")
 
 def binary():
     build = os.environ.get("KE_BUILD_DIR", os.path.join(REPO, "build"))
-    for path in [os.environ.get("KE_BINARY", ""), os.path.join(build, "src", "kube-event-exporter")]:
+    for path in [os.environ.get("KE_BINARY", ""), os.path.join(build, "kube-event-exporter"),
+                 os.path.join(build, "src", "kube-event-exporter")]:
         if path and os.access(path, os.X_OK):
             return path
     raise RuntimeError("exporter binary not found: build it or set KE_BINARY")
