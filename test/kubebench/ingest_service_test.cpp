@@ -1,0 +1,106 @@
+// The wired ingest: its own TLS listener, records into the dispatcher's receiver queues.
+#include "kubebench/ingest_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/http_client.hpp"
+#include "route/rule_tree.hpp"
+#include "sinks/null_sink.hpp"
+
+namespace ke::kubebench {
+namespace {
+
+const std::string tls_dir = std::string(KE_TEST_DATA) + "/tls";
+
+std::string read(const std::string& name) {
+  std::ifstream in(std::string(KE_TEST_DATA) + "/kubebench/" + name, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Verifies that ingest.tls serves HTTPS on the ingest address and that an accepted report's
+// checks land in the queue of the receiver the route tree names.
+TEST(IngestService, TlsListenerFeedsReceivers) {
+  net::io_context ioc{1};
+  ke::metrics m("event_exporter_");
+  config::config cfg;
+  cfg.ingest_.enabled = true;
+  cfg.ingest_.address = "127.0.0.1:0";
+  cfg.ingest_.auth_mode = config::ingest_auth_mode::none;
+  cfg.ingest_.tls_cert_file = tls_dir + "/server.pem";
+  cfg.ingest_.tls_key_file = tls_dir + "/server.key";
+  config::route root;
+  root.path = "route";
+  config::rule r;
+  r.kind = "^KubeBench$";
+  r.receiver = "bench";
+  r.path = "route.match[0]";
+  root.match = {r};
+  diagnostics problems;
+  auto tree = route::rule_tree::compile(root, {"bench"}, problems);
+  ASSERT_NE(tree, nullptr);
+  // The receiver's drain is not started: accepted records stay in its queue.
+  sinks::receiver rc(ioc.get_executor(), "bench", config::queue{},
+                     std::make_unique<sinks::null_sink>("test"), m);
+  sinks::dispatcher d(*tree, {&rc}, m);
+  auto svc = ingest_service::create(ioc.get_executor(), cfg, "", "", d, m, problems);
+  ASSERT_NE(svc, nullptr) << (problems.empty() ? "" : problems[0].to_string());
+  const auto port = svc->start();
+
+  config::tls t;
+  t.ca_file = tls_dir + "/ca.pem";
+  diagnostics tls_problems;
+  auto ctx = http_client::make_tls_context(t, "test", tls_problems);
+  ASSERT_NE(ctx, nullptr);
+  auto origin = url::parse("https://127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(origin);
+  http_client client(ioc.get_executor(), *origin, ctx, t);
+  http_request req{http::verb::post, "/api/v1/kube-bench?node=wk1&target=node", 11};
+  req.set(http::field::content_type, "application/json");
+  req.body() = read("result.json");
+  req.prepare_payload();
+  http_result res;
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        res = co_await client.send(std::move(req), std::chrono::seconds(10));
+        svc->stop();  // closes the listener: run() returns once nothing is left
+        client.close();
+      },
+      net::detached);
+  ioc.run_for(std::chrono::seconds(30));  // a deadline, not a wait: returns when done
+  ASSERT_FALSE(res.error) << res.error.message();
+  EXPECT_EQ(res.response.result(), http::status::accepted) << res.response.body();
+  EXPECT_EQ(rc.size(), 3u);
+  EXPECT_NE(m.serialize().find("kube_bench_info{kube_bench_node_name=\"wk1\""), std::string::npos);
+}
+
+// Verifies that bad ingest settings are reported as problems naming the key.
+TEST(IngestService, BadSettingsAreProblems) {
+  net::io_context ioc{1};
+  ke::metrics m("");
+  config::config cfg;
+  cfg.ingest_.enabled = true;
+  cfg.ingest_.auth_mode = config::ingest_auth_mode::static_token;
+  cfg.ingest_.token_file = "/nonexistent/token";
+  diagnostics problems;
+  auto tree = route::rule_tree::compile({}, {}, problems);
+  sinks::dispatcher d(*tree, {}, m);
+  EXPECT_EQ(ingest_service::create(ioc.get_executor(), cfg, "", "", d, m, problems), nullptr);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(problems[0].path, "ingest.auth.tokenFile");
+
+  problems.clear();
+  cfg.ingest_.auth_mode = config::ingest_auth_mode::none;
+  EXPECT_EQ(ingest_service::create(ioc.get_executor(), cfg, "bad-address", "", d, m, problems),
+            nullptr);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(problems[0].path, "-ingest-address");
+}
+
+}  // namespace
+}  // namespace ke::kubebench
