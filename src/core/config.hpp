@@ -148,9 +148,9 @@ enum class ingest_auth_mode { token_review, static_token, none };
 
 struct ingest {
   bool enabled = false;
-  std::string address = "0.0.0.0:8080";         // address (flag -ingest-address wins)
-  std::uint64_t max_body_bytes = 8ull << 20;     // maxBodyBytes (413 above)
-  milliseconds read_timeout{30000};              // readTimeout: one request's read/write deadline
+  std::string address = "0.0.0.0:8080";       // address (flag -ingest-address wins)
+  std::uint64_t max_body_bytes = 8ull << 20;  // maxBodyBytes (413 above)
+  milliseconds read_timeout{30000};           // readTimeout: one request's read/write deadline
   ingest_auth_mode auth_mode = ingest_auth_mode::token_review;  // auth.mode
   std::vector<std::string> allowed_service_accounts;  // auth.allowedServiceAccounts (ns:name)
   std::string token_file;                             // auth.tokenFile (staticToken)
@@ -160,7 +160,7 @@ struct ingest {
 };
 
 struct pushgateway {
-  std::string url;               // url ("" = no forwarding), e.g. http://pushgateway:9091
+  std::string url;                 // url ("" = no forwarding), e.g. http://pushgateway:9091
   std::string job = "kube-bench";  // job
 };
 

@@ -259,10 +259,8 @@ void loader::load(const YAML::Node& root) {
            }},
           w_.bool_field("exportRepeatedEvents", cfg_.export_repeated_events),
           // kube-bench ingest.
-          {"ingest",
-           [&](const YAML::Node& v, const std::string& p) {
-             detail::parse_ingest(w_, v, p, cfg_.ingest_);
-           }},
+          {"ingest", [&](const YAML::Node& v,
+                         const std::string& p) { detail::parse_ingest(w_, v, p, cfg_.ingest_); }},
           {"kubeBench",
            [&](const YAML::Node& v, const std::string& p) {
              detail::parse_kube_bench(w_, v, p, cfg_.kube_bench_);
