@@ -5,6 +5,7 @@ KUBE_APISERVER_URL, KUBE_CA_FILE, KUBE_ADMIN_CERT, KUBE_ADMIN_KEY, VLOGS_URL, PR
 PUSHGATEWAY_URL, PROMETHEUS_FILE_SD_DIR, HELM_BIN, KUBECONFIG.
 """
 
+import base64
 import http.client
 import json
 import os
@@ -121,3 +122,37 @@ def poll(fn, timeout, interval=0.5, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
         time.sleep(interval)
+
+
+def service_account_token(kube, ns, sa, seconds=3600):
+    """A bound token for ns/sa from the TokenRequest API."""
+    return kube.post(f"/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token",
+                     {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                      "spec": {"expirationSeconds": seconds}})["status"]["token"]
+
+
+def service_account_kubeconfig(kube, tmp, ns, sa):
+    """A kubeconfig for the bed as ns/sa (token from TokenRequest, read through tokenFile, as
+    in a pod); the context's namespace plays the pod's namespace. Returns (token, path)."""
+    token = service_account_token(kube, ns, sa)
+    token_file = os.path.join(tmp, f"{ns}-{sa}.token")
+    with open(token_file, "w") as f:
+        f.write(token)
+    with open(env("KUBE_CA_FILE"), "rb") as f:
+        ca = base64.b64encode(f.read()).decode()
+    kubeconfig = os.path.join(tmp, f"{ns}-{sa}.kubeconfig")
+    with open(kubeconfig, "w") as f:
+        f.write(f"""apiVersion: v1
+kind: Config
+current-context: sa
+clusters:
+- name: bed
+  cluster: {{server: "{env('KUBE_APISERVER_URL')}", certificate-authority-data: {ca}}}
+users:
+- name: sa
+  user: {{tokenFile: {token_file}}}
+contexts:
+- name: sa
+  context: {{cluster: bed, user: sa, namespace: {ns}}}
+""")
+    return token, kubeconfig

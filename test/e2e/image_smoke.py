@@ -23,7 +23,7 @@ import unittest
 import urllib.parse
 import uuid
 
-from bed import Kube, env, http_json, poll
+from bed import Kube, env, http_json, poll, service_account_token
 from test_helm import CHART, VALUES_LOKI, free_port, helm, logsql, yaml
 from test_watch import post_events
 
@@ -89,9 +89,7 @@ class ImageSmokeTest(unittest.TestCase):
         write(os.path.join(root, "data", "config.yaml"), text)
         # the ServiceAccount volume the kubelet would mount
         sa = pod["serviceAccountName"]
-        token = kube.post(f"/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token",
-                          {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                           "spec": {"expirationSeconds": 3600}})["status"]["token"]
+        token = service_account_token(kube, ns, sa)
         write(os.path.join(root, SA_DIR, "token"), token)
         write(os.path.join(root, SA_DIR, "ca.crt"), read(env("KUBE_CA_FILE")))
         write(os.path.join(root, SA_DIR, "namespace"), ns)

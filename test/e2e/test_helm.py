@@ -20,7 +20,6 @@ Pushgateway).
     the Loki panels use exist in the lines the binary ships.
 """
 
-import base64
 import copy
 import hashlib
 import json
@@ -43,7 +42,7 @@ except ImportError:  # a python3 other than Debian's: use Debian's python3-yaml 
     sys.path.append("/usr/lib/python3/dist-packages")
     import yaml
 
-from bed import Kube, env, http_json, poll
+from bed import Kube, env, http_json, poll, service_account_kubeconfig
 from test_watch import binary, post_events
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -605,31 +604,7 @@ class HelmInstallTest(unittest.TestCase):
         return f"{base}/namespaces/{d['metadata'].get('namespace', ns)}/{plural}/{d['metadata']['name']}"
 
     def sa_kubeconfig(self, ns, sa):
-        token = self.kube.post(f"/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token",
-                               {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                                "spec": {"expirationSeconds": 3600}})["status"]["token"]
-        token_file = os.path.join(self.tmp, f"{ns}-{sa}.token")
-        with open(token_file, "w") as f:
-            f.write(token)
-        with open(env("KUBE_CA_FILE"), "rb") as f:
-            ca = base64.b64encode(f.read()).decode()
-        kubeconfig = os.path.join(self.tmp, f"{ns}-{sa}.kubeconfig")
-        # The context's namespace plays the pod's namespace (POD_NAMESPACE in the chart).
-        with open(kubeconfig, "w") as f:
-            f.write(f"""apiVersion: v1
-kind: Config
-current-context: sa
-clusters:
-- name: bed
-  cluster: {{server: "{env('KUBE_APISERVER_URL')}", certificate-authority-data: {ca}}}
-users:
-- name: sa
-  user: {{tokenFile: {token_file}}}
-contexts:
-- name: sa
-  context: {{cluster: bed, user: sa, namespace: {ns}}}
-""")
-        return token, kubeconfig
+        return service_account_kubeconfig(self.kube, self.tmp, ns, sa)
 
     def can(self, ns, sa, verb, resource, group="", namespace=None, name=None):
         attrs = {"verb": verb, "resource": resource, "group": group}
@@ -1196,10 +1171,13 @@ class KubeBenchDashboardDataTest(unittest.TestCase):
         with open(os.path.join(DASHBOARDS, "kube-bench-status.json")) as f:
             dash = json.load(f)
         node = f"kee-dash-{uuid.uuid4().hex[:6]}"
-        body = "".join(
+        # Typed as the exporter pushes them: the Pushgateway rejects (400) a family whose type
+        # differs from what another group of the same name already holds.
+        body = "# TYPE kube_bench_info gauge\n" + "".join(
             f'kube_bench_info{{kube_bench_type="{t}",kube_bench_target="node",'
             f'kube_bench_syntax="kube-bench run --targets=node",kube_bench_node_name="{node}"}} {v}\n'
             for t, v in (("total_pass", 17), ("total_fail", 3), ("total_warn", 40), ("total_info", 0)))
+        body += "# TYPE kube_bench_last_report_timestamp_seconds gauge\n"
         body += (f'kube_bench_last_report_timestamp_seconds{{kube_bench_node_name="{node}",'
                  f'kube_bench_target="node"}} {int(time.time())}\n')
         group = f"{env('PUSHGATEWAY_URL')}/metrics/job/{node}"

@@ -29,7 +29,7 @@ import urllib.parse
 import uuid
 
 import bed
-from bed import Kube, env, http_json, poll
+from bed import Kube, env, http_json, poll, service_account_token
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -117,9 +117,7 @@ receivers:
 
     @classmethod
     def token(cls, sa):
-        return cls.kube.post(f"/api/v1/namespaces/{cls.ns}/serviceaccounts/{sa}/token",
-                             {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                              "spec": {"expirationSeconds": 3600}})["status"]["token"]
+        return service_account_token(cls.kube, cls.ns, sa)
 
     @classmethod
     def ports(cls):

@@ -11,7 +11,6 @@ Measured rates are printed (stderr).
 The binary: $KE_BINARY, else $KE_BUILD_DIR/kube-event-exporter (KE_BUILD_DIR defaults to build).
 """
 
-import base64
 import collections
 import datetime
 import json
@@ -26,7 +25,7 @@ import unittest
 import uuid
 
 import bed
-from bed import ApiError, Kube, env, poll
+from bed import ApiError, Kube, env, poll, service_account_kubeconfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -294,29 +293,7 @@ class WatchE2ETest(unittest.TestCase):
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                         "name": role},
             "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]})
-        token = k.post(f"/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token",
-                       {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                        "spec": {"expirationSeconds": 3600}})["status"]["token"]
-        token_file = os.path.join(self.tmp, f"{ns}.token")
-        with open(token_file, "w") as f:
-            f.write(token)
-        with open(env("KUBE_CA_FILE"), "rb") as f:
-            ca = base64.b64encode(f.read()).decode()
-        kubeconfig = os.path.join(self.tmp, f"{ns}.kubeconfig")
-        with open(kubeconfig, "w") as f:
-            f.write(f"""apiVersion: v1
-kind: Config
-current-context: sa
-clusters:
-- name: bed
-  cluster: {{server: "{env('KUBE_APISERVER_URL')}", certificate-authority-data: {ca}}}
-users:
-- name: sa
-  user: {{tokenFile: {token_file}}}
-contexts:
-- name: sa
-  context: {{cluster: bed, user: sa}}
-""")
+        _, kubeconfig = service_account_kubeconfig(k, self.tmp, ns, sa)
         ex = Exporter(self.tmp, kubeconfig, ns, "rbac")
         try:
             post_events(ns, dep, [f"rb.{i:03d}" for i in range(50)], threads=4)
