@@ -54,9 +54,6 @@ VALUES_LOKI = os.path.join(DATA, "values-loki.yaml")
 VALUES_ALL = os.path.join(DATA, "values-all.yaml")
 DASHBOARDS = os.path.join(CHART, "dashboards")
 
-# kube_bench_* come from the kube-bench ingest (issue 5); until the binary exposes them, the
-# dashboards are checked against the names issue 5 and docs/monitoring-design define.
-DOCUMENTED_KUBE_BENCH = {"kube_bench_info", "kube_bench_last_report_timestamp_seconds"}
 # Series Prometheus makes itself, not the exporter.
 PROMETHEUS_OWN = {"up"}
 
@@ -127,10 +124,16 @@ class HelmTemplateTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="ke-e2e-helm-")
 
     def test_values_loki_is_the_shared_copy(self):
+        # The copy stays byte-identical to ../shared/testdata/values-loki.yaml (its SHA-256 as
+        # handed to us; compared with the original too where ../shared is present).
+        with open(VALUES_LOKI, "rb") as f:
+            ours = f.read()
+        self.assertEqual(hashlib.sha256(ours).hexdigest(),
+                         "db95e49f41dec67677455d71215625157cde462d5a6dea67e3b27ab8b92951ab")
         shared = os.path.join(REPO, "..", "shared", "testdata", "values-loki.yaml")
-        if os.path.exists(shared):  # the copy must stay unchanged
-            with open(shared) as a, open(VALUES_LOKI) as b:
-                self.assertEqual(a.read(), b.read())
+        if os.path.exists(shared):
+            with open(shared, "rb") as f:
+                self.assertEqual(f.read(), ours)
 
     def test_lint(self):
         for args in ([], ["-f", VALUES_LOKI], ["-f", VALUES_ALL]):
@@ -547,13 +550,8 @@ class Exporter:
         return self.p.returncode
 
 
-def binary_has_ingest():
-    """Whether the binary has the kube-bench ingest endpoint and post-bench (issue 5)."""
-    p = subprocess.run([binary(), "--help"], capture_output=True, text=True, timeout=30)
-    return "post-bench" in p.stdout + p.stderr
-
-
-KUBE_BENCH_REPORT = os.path.join(REPO, "..", "shared", "testdata", "kube-bench", "result.json")
+KUBE_BENCH_DATA = os.path.join(REPO, "test", "data", "kubebench")  # copies of ../shared's samples
+KUBE_BENCH_REPORT = os.path.join(KUBE_BENCH_DATA, "result.json")
 
 
 def metric_names(text):
@@ -793,8 +791,6 @@ class HelmInstallTest(unittest.TestCase):
         """kubeBench.enabled: the exporter (chart config, chart ServiceAccount) validates the
         kube-bench Jobs' ServiceAccount token with a TokenReview (the chart's tokenreviews rule),
         accepts the report and exposes kube_bench_info; another ServiceAccount gets 403."""
-        if not binary_has_ingest():
-            self.skipTest(f"{binary()} has no kube-bench ingest yet (issue 5): not run")
         ns = f"kee-kb-{uuid.uuid4().hex[:6]}"
         port = free_port()
         overlay = os.path.join(self.tmp, f"{ns}-values.yaml")
@@ -840,8 +836,7 @@ class HelmInstallTest(unittest.TestCase):
             cron = one(docs, "CronJob")
             job = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
             args = [a.replace(f"http://{fullname}-ingest.{ns}.svc:8080", f"http://127.0.0.1:{port}")
-                    .replace("/out/report.json", os.path.join(REPO, "..", "shared", "testdata", "kube-bench",
-                                                              "result_no_totals.json"))
+                    .replace("/out/report.json", os.path.join(KUBE_BENCH_DATA, "result_no_totals.json"))
                     .replace("/var/run/secrets/kube-bench/token", token_file)
                     for a in job["containers"][0]["args"]]
             self.assertEqual(args[0], "post-bench")
@@ -990,36 +985,27 @@ receivers:
   - name: dump
     stdout: {{}}
 """
-        ingest = binary_has_ingest() and os.path.exists(KUBE_BENCH_REPORT)
-        if ingest:  # a posted report makes the kube_bench_* gauges appear on /metrics
-            ingest_port = free_port()
-            conf += f"ingest: {{address: '127.0.0.1:{ingest_port}', auth: {{mode: none}}}}\n"
+        # A posted report makes the kube_bench_* gauges appear on /metrics.
+        ingest_port = free_port()
+        conf += f"ingest: {{address: '127.0.0.1:{ingest_port}', auth: {{mode: none}}}}\n"
         ex = Exporter(self.tmp, "dash", conf, env("KUBECONFIG"))
-        if ingest:
-            with open(KUBE_BENCH_REPORT, "rb") as f:
-                status, _ = http_json(f"http://127.0.0.1:{ingest_port}/api/v1/kube-bench?node=dash-node&target=node",
-                                      data=f.read(), method="POST", headers={"Content-Type": "application/json"})
-            self.assertEqual(status, 202)
-            poll(lambda: "kube_bench_info{" in ex.metrics(), 30, 0.2, "kube_bench_info on /metrics")
+        with open(KUBE_BENCH_REPORT, "rb") as f:
+            status, _ = http_json(f"http://127.0.0.1:{ingest_port}/api/v1/kube-bench?node=dash-node&target=node",
+                                  data=f.read(), method="POST", headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 202)
+        poll(lambda: "kube_bench_info{" in ex.metrics(), 30, 0.2, "kube_bench_info on /metrics")
         sd = os.path.join(env("PROMETHEUS_FILE_SD_DIR"), f"kee-dash-{ex.port}.json")
         try:
             scraped = metric_names(ex.metrics())
-            kube_bench_in_binary = {n for n in scraped if n.startswith("kube_bench_")}
-            missing, documented_only = [], set()
+            missing = []
             exprs = [(name, t, e) for name, d in self.dashboards.items() for t, e in promql_exprs(d)]
             self.assertGreater(len(exprs), 20)
             for name, title, e in exprs:
                 for m in metrics_in(e, prefix):
                     if m in scraped or m in PROMETHEUS_OWN:
                         continue
-                    if m.startswith("kube_bench_") and not kube_bench_in_binary and m in DOCUMENTED_KUBE_BENCH:
-                        documented_only.add(m)
-                        continue
                     missing.append((name, title, m))
             self.assertEqual(missing, [], f"metrics not in the scrape: {sorted(scraped)}")
-            if documented_only:
-                print(f"\n  NOTE: {sorted(documented_only)} not exposed by this binary yet (issue 5); "
-                      "checked against the documented names", file=sys.stderr)
             # The bed's Prometheus scrapes the binary; every query (variables filled in) is valid
             # PromQL, and the health dashboard's instant queries find the exporter's series.
             with open(sd + ".tmp", "w") as f:
@@ -1089,8 +1075,8 @@ def loki_json_keys(line):
     return out
 
 
-# The per-check keys of the monitoring design (docs: monitoring-design.md, issue 5), for when the
-# binary cannot produce a kube-bench record yet.
+# The per-check keys of the monitoring design (monitoring-design.md, issue 5): every shipped
+# kube-bench line has them.
 DESIGN_BENCH_KEYS = {
     "kube_bench_node_name", "kube_bench_target", "kube_bench_syntax",
     "kube_bench_gb_cis_id", "kube_bench_gb_cis_version", "kube_bench_gb_cis_description",
@@ -1104,7 +1090,7 @@ DESIGN_BENCH_KEYS = {
 class LokiDashboardFieldsTest(unittest.TestCase):
     """No Loki on the bed to run LogQL, so the fields the Loki panels filter, group and format by
     are checked against the lines the binary really ships (flattened as Loki's json parser does):
-    an event line, and a kube-bench check line when the binary has the ingest (issue 5)."""
+    an event line and a kube-bench check line."""
 
     def test_loki_panels_use_fields_the_shipped_lines_have(self):
         tmp = tempfile.mkdtemp(prefix="ke-e2e-dash-loki-")
@@ -1123,17 +1109,14 @@ namespace: {ns}
 route: {{routes: [{{match: [{{receiver: file}}]}}]}}
 receivers: [{{name: file, file: {{path: {out}}}}}]
 """
-        ingest = binary_has_ingest() and os.path.exists(KUBE_BENCH_REPORT)
-        if ingest:
-            ingest_port = free_port()
-            conf += f"ingest: {{address: '127.0.0.1:{ingest_port}', auth: {{mode: none}}}}\n"
+        ingest_port = free_port()
+        conf += f"ingest: {{address: '127.0.0.1:{ingest_port}', auth: {{mode: none}}}}\n"
         ex = Exporter(tmp, "dash-loki", conf, env("KUBECONFIG"))
         try:
             post_events(ns, dep, ["web.1"], threads=1)
-            if ingest:
-                with open(KUBE_BENCH_REPORT, "rb") as f:
-                    http_json(f"http://127.0.0.1:{ingest_port}/api/v1/kube-bench?node=n1&target=node",
-                              data=f.read(), method="POST", headers={"Content-Type": "application/json"})
+            with open(KUBE_BENCH_REPORT, "rb") as f:
+                http_json(f"http://127.0.0.1:{ingest_port}/api/v1/kube-bench?node=n1&target=node",
+                          data=f.read(), method="POST", headers={"Content-Type": "application/json"})
 
             def lines():
                 if not os.path.exists(out):
@@ -1141,12 +1124,12 @@ receivers: [{{name: file, file: {{path: {out}}}}}]
                 with open(out) as f:
                     return [x for x in f.read().splitlines() if x.strip()]
             poll(lambda: any('"kind":"Deployment"' in x for x in lines()) and
-                 (not ingest or any("kube_bench_gb_" in x for x in lines())) and lines(), 60, 0.2, "shipped lines")
+                 any("kube_bench_gb_" in x for x in lines()) and lines(), 60, 0.2, "shipped lines")
         finally:
             self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
         event_keys = set().union(*(loki_json_keys(x) for x in lines() if "kube_bench_gb_" not in x))
-        bench_keys = (set().union(*(loki_json_keys(x) for x in lines() if "kube_bench_gb_" in x))
-                      if ingest else DESIGN_BENCH_KEYS)
+        bench_keys = set().union(*(loki_json_keys(x) for x in lines() if "kube_bench_gb_" in x))
+        self.assertEqual(DESIGN_BENCH_KEYS - bench_keys, set())
         checked = 0
         for name, keys in (("events.json", event_keys), ("kube-bench-checks.json", bench_keys)):
             with open(os.path.join(DASHBOARDS, name)) as f:
@@ -1157,9 +1140,6 @@ receivers: [{{name: file, file: {{path: {out}}}}}]
                 self.assertEqual(used - keys, set(), (name, title, expr))
                 checked += 1
         self.assertGreater(checked, 10)
-        if not ingest:
-            print("\n  NOTE: no kube-bench ingest in this binary (issue 5): the kube-bench checks "
-                  "dashboard is checked against the design's keys", file=sys.stderr)
 
 
 class KubeBenchDashboardDataTest(unittest.TestCase):
