@@ -177,7 +177,10 @@ receivers:
             json.dump([{"targets": [f"127.0.0.1:{self.metrics_port}"],
                         "labels": {"job": f"kb-{self.run_id}"}}], f)
         os.rename(sd + ".tmp", sd)
-        sel = f'kube_bench_info{{job="kb-{self.run_id}",kube_bench_node_name="wk1-k8s"}}'
+        # instance: the exporter's own /metrics, not the copies it pushed to the Pushgateway
+        # (scraped with honor_labels, they carry the same job label).
+        inst = f'instance="127.0.0.1:{self.metrics_port}"'
+        sel = f'kube_bench_info{{job="kb-{self.run_id}",{inst},kube_bench_node_name="wk1-k8s"}}'
         rows = poll(lambda: len(self.prom(sel)) == 4 and self.prom(sel), 60, 0.5,
                     "kube_bench_info in Prometheus")
         got = {r["metric"]["kube_bench_type"]: float(r["value"][1]) for r in rows}
@@ -187,7 +190,8 @@ receivers:
             self.assertEqual(r["metric"]["kube_bench_target"], "master")
             self.assertEqual(r["metric"]["kube_bench_syntax"], "kube-bench run --targets=master")
         ts = poll(lambda: self.prom(f'kube_bench_last_report_timestamp_seconds{{job="kb-{self.run_id}",'
-                                    f'kube_bench_node_name="wk1-k8s"}}'), 30, 0.5, "timestamp gauge")
+                                    f'{inst},kube_bench_node_name="wk1-k8s"}}'), 30, 0.5,
+                  "timestamp gauge")
         self.assertLess(abs(float(ts[0]["value"][1]) - time.time()), 120)
 
         # One line per check in VictoriaLogs, with the design's keys.
