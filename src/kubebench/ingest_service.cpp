@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/base64.hpp"
 #include "core/http_client.hpp"
 #include "kubebench/gauges.hpp"
 #include "kubebench/ingest.hpp"
@@ -19,7 +20,7 @@ namespace ke::kubebench {
 namespace {
 
 std::string base64url(std::string_view s) {
-  std::string b = watch::base64_encode(s);
+  std::string b = ke::base64_encode(s);
   for (auto& ch : b) {
     if (ch == '+') {
       ch = '-';

@@ -1,9 +1,8 @@
 // go_template: the sprig functions (Masterminds/sprig v3) that resmoio configs use.
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <charconv>
 
+#include "core/base64.hpp"
 #include "route/go_template_internal.hpp"
 
 namespace ke::route::tmpl {
@@ -383,15 +382,7 @@ value f_nospace(args_t& a) {
 
 value f_to_string(args_t& a) { return value::make_str(strval(a[0])); }
 
-value f_b64enc(args_t& a) {
-  const std::string& s = str_arg(a[0]);
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return value::make_str(std::move(out));
-}
+value f_b64enc(args_t& a) { return value::make_str(base64_encode(str_arg(a[0]))); }
 
 value f_b64dec(args_t& a) {
   const std::string& s = str_arg(a[0]);
@@ -399,23 +390,17 @@ value f_b64dec(args_t& a) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
            c == '/';
   };
-  std::size_t pad = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     bool is_pad = s[i] == '=' && i + 2 >= s.size() && s.size() % 4 == 0;
     if (!valid(s[i]) && !is_pad) {
       return value::make_str("illegal base64 data at input byte " + std::to_string(i));
     }
-    pad += is_pad ? 1 : 0;
   }
   if (s.size() % 4 != 0) {
     return value::make_str("illegal base64 data at input byte " + std::to_string(s.size() / 4 * 4));
   }
-  std::string out(s.size() / 4 * 3 + 1, '\0');
-  int n =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<std::size_t>(std::max(0, n)) - pad);
-  return value::make_str(std::move(out));
+  // Checked above: only the alphabet and trailing padding, length a multiple of 4.
+  return value::make_str(base64_decode(s).value_or(""));
 }
 
 value f_add(args_t& a) {

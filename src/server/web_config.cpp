@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "core/asio.hpp"
+#include "core/base64.hpp"
 // clang-format off
 #include <boost/asio/ssl.hpp>
 // clang-format on
@@ -480,29 +481,6 @@ std::string digest_of(std::initializer_list<std::string_view> parts) {
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
-bool base64_decode(std::string_view in, std::string& out) {
-  if (in.empty() || in.size() % 4 != 0) {
-    return false;
-  }
-  std::string buf(in.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buf.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) {
-    return false;
-  }
-  std::size_t size = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts padding as zero bytes.
-  if (in.ends_with("==")) {
-    size -= 2;
-  } else if (in.ends_with("=")) {
-    size -= 1;
-  }
-  buf.resize(size);
-  out = std::move(buf);
-  return true;
-}
-
 }  // namespace
 
 web_config parse_web_config(const std::string& yaml_text, const std::string& source,
@@ -727,10 +705,11 @@ bool basic_auth::check(std::string_view authorization) {
       !ascii_iequals(authorization.substr(0, scheme.size()), scheme)) {
     return false;
   }
-  std::string decoded;
-  if (!base64_decode(authorization.substr(scheme.size()), decoded)) {
+  auto parsed = base64_decode(authorization.substr(scheme.size()));
+  if (!parsed) {
     return false;
   }
+  std::string decoded = std::move(*parsed);
   const auto colon = decoded.find(':');
   if (colon == std::string::npos) {
     OPENSSL_cleanse(decoded.data(), decoded.size());

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/base64.hpp"
 #include "core/go_json.hpp"
 #include "watch/process.hpp"
 

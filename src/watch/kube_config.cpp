@@ -1,6 +1,5 @@
 #include "watch/kube_config.hpp"
 
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -8,6 +7,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include "core/base64.hpp"
 
 namespace ke::watch {
 
@@ -130,37 +131,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
       clean.push_back(c);
     }
   }
-  if (clean.empty()) {
-    return std::string();
-  }
-  if (clean.size() % 4 != 0) {
-    return std::nullopt;
-  }
-  std::string out(clean.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(clean.data()),
-                                static_cast<int>(clean.size()));
-  if (n < 0) {
-    return std::nullopt;
-  }
-  std::size_t pad = 0;
-  if (clean.back() == '=') {
-    ++pad;
-    if (clean[clean.size() - 2] == '=') {
-      ++pad;
-    }
-  }
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
-
-std::string base64_encode(std::string_view data) {
-  std::string out((data.size() + 2) / 3 * 4 + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
+  return ke::base64_decode(clean);
 }
 
 std::optional<rest_config> load_in_cluster(const kube_environment& env, std::string* error) {

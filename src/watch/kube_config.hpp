@@ -76,8 +76,8 @@ std::optional<rest_config> load_kubeconfig(const std::vector<std::string>& files
 std::optional<rest_config> resolve_rest_config(const std::string& kubeconfig_flag,
                                                const kube_environment& env, std::string* error);
 
-// Standard base64 (whitespace ignored). nullopt when malformed.
+// kubeconfig *-data values: standard base64 with whitespace (line breaks of folded YAML)
+// ignored. nullopt when malformed. Encoding: ke::base64_encode (core/base64.hpp).
 std::optional<std::string> base64_decode(std::string_view text);
-std::string base64_encode(std::string_view data);
 
 }  // namespace ke::watch

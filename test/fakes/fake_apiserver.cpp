@@ -1,6 +1,5 @@
 #include "fake_apiserver.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -10,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "core/base64.hpp"
 #include "core/go_json.hpp"
 
 namespace ke::fakes {
@@ -41,31 +41,6 @@ std::string percent_decode(std::string_view s) {
     }
     out.push_back(s[i] == '+' ? ' ' : s[i]);
   }
-  return out;
-}
-
-std::string b64(std::string_view data) {
-  std::string out((data.size() + 2) / 3 * 4 + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> unb64(std::string_view s) {
-  if (s.empty() || s.size() % 4 != 0) {
-    return std::nullopt;
-  }
-  std::string out(s.size() / 4 * 3, '\0');
-  const int n =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  if (n < 0) {
-    return std::nullopt;
-  }
-  std::size_t pad = s.back() == '=' ? (s[s.size() - 2] == '=' ? 2 : 1) : 0;
-  out.resize(static_cast<std::size_t>(n) - pad);
   return out;
 }
 
@@ -1068,7 +1043,7 @@ net::awaitable<bool> fake_apiserver::handle(Stream& stream, std::shared_ptr<sess
         co_return co_await answer_status(
             400, "BadRequest", "specifying resource version is not allowed when using continue");
       }
-      auto raw = unb64(cont);
+      auto raw = base64_decode(cont);
       json tok = raw ? json::parse(*raw, nullptr, false) : json();
       if (!tok.is_object() || !tok.contains("rv") || !tok.contains("start") ||
           !tok.contains("epoch")) {
@@ -1086,7 +1061,7 @@ net::awaitable<bool> fake_apiserver::handle(Stream& stream, std::shared_ptr<sess
             "provided token results in an inconsistent list - objects that were created, "
             "modified, or deleted between the time the first chunk was returned and now may show "
             "up in the list.");
-        st["metadata"]["continue"] = b64(fresh.dump());
+        st["metadata"]["continue"] = base64_encode(fresh.dump());
         co_return co_await answer_status(410, "Expired", "", {}, st);
       }
     } else if (!rv.empty() && rv != "0") {
@@ -1136,7 +1111,7 @@ net::awaitable<bool> fake_apiserver::handle(Stream& stream, std::shared_ptr<sess
     json md = {{"resourceVersion", rv_string(list_rev)}};
     if (remaining > 0) {
       json tok = {{"rv", list_rev}, {"start", last_key}, {"epoch", token_epoch_}};
-      md["continue"] = b64(tok.dump());
+      md["continue"] = base64_encode(tok.dump());
       md["remainingItemCount"] = remaining;
     }
     json body = {{"kind", "EventList"},

@@ -3,10 +3,10 @@
 #include <crypt.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <memory>
 
+#include "core/base64.hpp"
 #include "test_support.hpp"
 
 namespace ke::server {
@@ -45,12 +45,7 @@ std::string bcrypt(const std::string& password) {
 }
 
 std::string basic(const std::string& user_password) {
-  std::string out(4 * ((user_password.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(user_password.data()),
-                                static_cast<int>(user_password.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return "Basic " + out;
+  return "Basic " + base64_encode(user_password);
 }
 
 // Verifies that an empty file means plain HTTP without authentication and no problems.

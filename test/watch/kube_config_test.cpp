@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include "core/base64.hpp"
+
 namespace ke::watch {
 namespace {
 

@@ -1,6 +1,5 @@
 #include "sinks/loki/push_client.hpp"
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -9,18 +8,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/base64.hpp"
+
 namespace ke::sinks::loki {
 
 namespace {
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 // Reads a secret file, without trailing whitespace. False when it cannot be read.
 bool read_secret(const std::string& path, std::string& out) {
@@ -138,7 +130,7 @@ void push_client::refresh_credentials(bool force) {
                     cfg_.basic_auth_.password_file);
       return;
     }
-    authorization_ = "Basic " + base64(cfg_.basic_auth_.username + ":" + password);
+    authorization_ = "Basic " + base64_encode(cfg_.basic_auth_.username + ":" + password);
   }
 }
 
