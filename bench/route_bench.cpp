@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "core/go_json.hpp"
-#include "route/layout.hpp"
 #include "route/rule_tree.hpp"
+#include "template/layout.hpp"
 
 namespace {
 
@@ -175,7 +175,7 @@ void BM_layout_render(benchmark::State& state) {
                 "labels": "{{ toJson .InvolvedObject.Labels }}"}
   })");
   ke::diagnostics problems;
-  auto l = ke::route::layout::compile(spec, "layout", problems);
+  auto l = ke::tmpl::layout::compile(spec, "layout", problems);
   if (!l) {
     state.SkipWithError("layout did not compile");
     return;

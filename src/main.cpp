@@ -7,21 +7,22 @@
 #include <iostream>
 #include <optional>
 
+#include "config/flags.hpp"
+#include "config/loader.hpp"
 #include "core/asio.hpp"
-#include "core/config_loader.hpp"
-#include "core/flags.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/version.hpp"
 #include "kubebench/ingest_service.hpp"
 #include "kubebench/post_bench.hpp"
-#include "route/layout.hpp"
+#include "pipeline/receiver.hpp"
 #include "route/route_tester.hpp"
 #include "route/rule_tree.hpp"
 #include "server/http_server.hpp"
 #include "server/metrics_route.hpp"
 #include "sinks/factory.hpp"
 #include "sinks/loki/loki_sink.hpp"
-#include "sinks/receiver.hpp"
+#include "template/layout.hpp"
 #include "watch/event_source.hpp"
 #include "watch/leader_election.hpp"
 
@@ -49,20 +50,20 @@ std::optional<std::pair<config::config, std::unique_ptr<const route::rule_tree>>
   auto& problems = loaded.problems;
   std::unique_ptr<const route::rule_tree> tree;
   if (loaded.ok()) {
-    tree = route::rule_tree::compile(loaded.cfg.route_, receiver_names(loaded.cfg), problems);
+    tree = route::rule_tree::compile(loaded.cfg.route, receiver_names(loaded.cfg), problems);
     static constexpr const char* kinds[] = {"stdout", "file", "loki", "webhook"};
     for (const auto& r : loaded.cfg.receivers) {
       std::visit(
           [&](const auto& s) {
-            if constexpr (requires { s.layout_; }) {
-              auto path = r.path + "." + kinds[r.sink_.index()] + ".layout";
-              if (s.layout_) route::layout::compile(*s.layout_, path, problems);
+            if constexpr (requires { s.layout; }) {
+              auto path = r.path + "." + kinds[r.sink.index()] + ".layout";
+              if (s.layout) tmpl::layout::compile(*s.layout, path, problems);
             }
             if constexpr (std::is_same_v<std::decay_t<decltype(s)>, config::loki_sink>) {
               sinks::loki::validate_loki_config(s, r.path + ".loki", problems);
             }
           },
-          r.sink_);
+          r.sink);
     }
   }
   print(file, problems);
@@ -98,20 +99,21 @@ int run(const flags& f) {
   if (!loaded) return 1;
   auto& [cfg, tree] = *loaded;
   setup_logging(cfg.log_level, cfg.log_format);
-  spdlog::info("kube-event-exporter {} ({}) starting with config: {}", KE_VERSION, KE_REVISION,
-               config::redacted_json(cfg));
+  spdlog::info("kube-event-exporter {} ({}) starting with config: {}", ke::version(),
+               ke::revision(), config::redacted_json(cfg));
 
   net::io_context ioc{1};
-  ke::metrics metrics(cfg.metrics_name_prefix, KE_VERSION, KE_REVISION);
+  ke::metrics metrics(cfg.metrics_name_prefix, std::string(ke::version()),
+                      std::string(ke::revision()));
   diagnostics problems;
 
-  std::vector<std::unique_ptr<sinks::receiver>> receivers;
-  std::vector<sinks::receiver*> receiver_ptrs;
+  std::vector<std::unique_ptr<pipeline::receiver>> receivers;
+  std::vector<pipeline::receiver*> receiver_ptrs;
   for (const auto& r : cfg.receivers) {
     auto s = sinks::make_sink(ioc.get_executor(), r, metrics, problems);
     if (!s) continue;
-    receivers.push_back(std::make_unique<sinks::receiver>(ioc.get_executor(), r.name, r.queue_,
-                                                          std::move(s), metrics));
+    receivers.push_back(std::make_unique<pipeline::receiver>(ioc.get_executor(), r.name, r.queue,
+                                                             std::move(s), metrics));
     receiver_ptrs.push_back(receivers.back().get());
   }
   server::options sopt;
@@ -121,7 +123,7 @@ int run(const flags& f) {
   print(f.conf, problems);
   if (has_errors(problems)) return 1;
 
-  sinks::dispatcher dispatch(*tree, receiver_ptrs, metrics);
+  pipeline::dispatcher dispatch(*tree, receiver_ptrs, metrics);
   std::string error;
   auto source = watch::event_source::create(
       ioc.get_executor(), cfg, f.kubeconfig,
@@ -133,7 +135,7 @@ int run(const flags& f) {
   }
   // kube-bench ingest: its own listener, feeding the same dispatcher.
   std::unique_ptr<kubebench::ingest_service> bench;
-  if (cfg.ingest_.enabled || !f.ingest_address.empty()) {
+  if (cfg.ingest.enabled || !f.ingest_address.empty()) {
     diagnostics bench_problems;
     bench = kubebench::ingest_service::create(ioc.get_executor(), cfg, f.ingest_address,
                                               f.kubeconfig, dispatch, metrics, bench_problems);
@@ -160,19 +162,19 @@ int run(const flags& f) {
   for (auto& r : receivers) r->start();
   // leaderElection.enabled: only the replica holding the Lease watches; the others wait. The
   // elector has its own clock and API client (stopping the source cancels the source's clock).
-  watch::clock elector_clock(ioc.get_executor());
-  std::unique_ptr<watch::api_client> elector_api;
+  ke::clock elector_clock(ioc.get_executor());
+  std::unique_ptr<kube::api_client> elector_api;
   std::unique_ptr<watch::leader_elector> elector;
-  if (cfg.leader_election_.enabled) {
+  if (cfg.leader_election.enabled) {
     elector_api =
-        watch::api_client::create(ioc.get_executor(), source->rest(), elector_clock, {}, &error);
+        kube::api_client::create(ioc.get_executor(), source->rest(), elector_clock, {}, &error);
     if (!elector_api) {
       spdlog::error("leader election: {}", error);
       return 1;
     }
     watch::leader_election_options lo;
     lo.namespace_ = source->rest().namespace_.empty() ? "default" : source->rest().namespace_;
-    lo.name = cfg.leader_election_.leader_election_id;
+    lo.name = cfg.leader_election.leader_election_id;
     lo.identity = watch::default_identity();
     spdlog::info("leader election: Lease {}/{} as {}", lo.namespace_, lo.name, lo.identity);
     elector = std::make_unique<watch::leader_elector>(
@@ -234,7 +236,8 @@ int main(int argc, char** argv) {
       std::cout << ke::usage();
       return 0;
     case ke::command::version:
-      std::cout << "kube-event-exporter " << KE_VERSION << " (revision " << KE_REVISION << ")\n";
+      std::cout << "kube-event-exporter " << ke::version() << " (revision " << ke::revision()
+                << ")\n";
       return 0;
     case ke::command::check_config: {
       auto ok = load(f.conf).has_value();

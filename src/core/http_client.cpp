@@ -171,7 +171,7 @@ std::optional<url> url::parse(std::string_view text, std::string* error) {
 // ---------------------------------------------------------------------------------------------
 // TLS context
 
-std::shared_ptr<net::ssl::context> http_client::make_tls_context(const config::tls& tls,
+std::shared_ptr<net::ssl::context> http_client::make_tls_context(const tls_options& tls,
                                                                  const std::string& path,
                                                                  diagnostics& problems) {
   auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
@@ -236,12 +236,12 @@ struct http_client::connection {
 };
 
 http_client::http_client(net::any_io_executor ex, url origin,
-                         std::shared_ptr<net::ssl::context> tls_context, config::tls tls)
+                         std::shared_ptr<net::ssl::context> tls_context, tls_options tls)
     : http_client(std::move(ex), std::move(origin), std::move(tls_context), std::move(tls),
                   options{}) {}
 
 http_client::http_client(net::any_io_executor ex, url origin,
-                         std::shared_ptr<net::ssl::context> tls_context, config::tls tls,
+                         std::shared_ptr<net::ssl::context> tls_context, tls_options tls,
                          options opts)
     : ex_(std::move(ex)),
       origin_(std::move(origin)),

@@ -33,8 +33,8 @@
 #include <string_view>
 
 #include "core/asio.hpp"
-#include "core/config.hpp"
 #include "core/diagnostic.hpp"
+#include "core/tls_options.hpp"
 
 namespace ke {
 
@@ -79,7 +79,7 @@ class http_client {
   // Builds the TLS context from tls settings. Reads caFile/certFile/keyFile now (call at
   // startup). On a problem adds an error diagnostic under `path` (e.g. "receivers[0].loki.tls")
   // naming the key, and returns nullptr.
-  static std::shared_ptr<net::ssl::context> make_tls_context(const config::tls& tls,
+  static std::shared_ptr<net::ssl::context> make_tls_context(const tls_options& tls,
                                                              const std::string& path,
                                                              diagnostics& problems);
 
@@ -87,9 +87,9 @@ class http_client {
   // make_tls_context, required for https (without it every https send fails with
   // net::error::invalid_argument), ignored for http. tls: serverName and insecureSkipVerify.
   http_client(net::any_io_executor ex, url origin, std::shared_ptr<net::ssl::context> tls_context,
-              config::tls tls);
+              tls_options tls);
   http_client(net::any_io_executor ex, url origin, std::shared_ptr<net::ssl::context> tls_context,
-              config::tls tls, options opts);
+              tls_options tls, options opts);
   ~http_client();
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
@@ -123,7 +123,7 @@ class http_client {
   net::any_io_executor ex_;
   url origin_;
   std::shared_ptr<net::ssl::context> tls_context_;
-  config::tls tls_;
+  tls_options tls_;
   options opts_;
   std::unique_ptr<connection> conn_;
   bool busy_ = false;

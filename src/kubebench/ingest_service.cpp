@@ -6,14 +6,14 @@
 #include <sstream>
 
 #include "core/base64.hpp"
+#include "core/clock.hpp"
 #include "core/http_client.hpp"
+#include "kube/api_client.hpp"
+#include "kube/kube_config.hpp"
 #include "kubebench/gauges.hpp"
 #include "kubebench/ingest.hpp"
 #include "kubebench/token_review.hpp"
 #include "server/http_server.hpp"
-#include "watch/api_client.hpp"
-#include "watch/clock.hpp"
-#include "watch/kube_config.hpp"
 
 namespace ke::kubebench {
 
@@ -59,8 +59,8 @@ net::awaitable<void> push(net::any_io_executor ex, url origin, std::string path,
 struct ingest_service::impl {
   net::any_io_executor ex;
   std::string address;
-  std::unique_ptr<watch::clock> clock;
-  std::unique_ptr<watch::api_client> api;
+  std::unique_ptr<ke::clock> clock;
+  std::unique_ptr<kube::api_client> api;
   std::unique_ptr<gauges> g;
   std::unique_ptr<ingest> handler;
   std::unique_ptr<server::http_server> server;
@@ -74,16 +74,16 @@ std::unique_ptr<ingest_service> ingest_service::create(net::any_io_executor ex,
                                                        const config::config& cfg,
                                                        const std::string& address_flag,
                                                        const std::string& kubeconfig_flag,
-                                                       sinks::dispatcher& dispatch, ke::metrics& m,
-                                                       diagnostics& problems) {
-  const auto& in = cfg.ingest_;
+                                                       pipeline::dispatcher& dispatch,
+                                                       ke::metrics& m, diagnostics& problems) {
+  const auto& in = cfg.ingest;
   auto p = std::make_unique<impl>();
   p->ex = ex;
   p->address = address_flag.empty() ? in.address : address_flag;
 
   ingest_options io;
   io.allowed_service_accounts = in.allowed_service_accounts;
-  io.parse.stream_labels = cfg.kube_bench_.stream_labels;
+  io.parse.stream_labels = cfg.kube_bench.stream_labels;
   io.parse.max_checks = in.max_checks;
   switch (in.auth_mode) {
     case config::ingest_auth_mode::none:
@@ -115,17 +115,17 @@ std::unique_ptr<ingest_service> ingest_service::create(net::any_io_executor ex,
         return nullptr;
       }
       std::string error;
-      auto rc = watch::resolve_rest_config(kubeconfig_flag, watch::kube_environment{}, &error);
+      auto rc = kube::resolve_rest_config(kubeconfig_flag, kube::kube_environment{}, &error);
       if (!rc) {
         problems.push_back({diagnostic::level::error, "ingest.auth",
                             "tokenReview needs the Kubernetes API: " + error});
         return nullptr;
       }
-      p->clock = std::make_unique<watch::clock>(ex);
-      watch::api_client::options ao;
+      p->clock = std::make_unique<ke::clock>(ex);
+      kube::api_client::options ao;
       ao.max_tries = 3;
       ao.request_timeout = std::chrono::seconds(10);
-      p->api = watch::api_client::create(ex, *rc, *p->clock, ao, &error);
+      p->api = kube::api_client::create(ex, *rc, *p->clock, ao, &error);
       if (!p->api) {
         problems.push_back({diagnostic::level::error, "ingest.auth", error});
         return nullptr;
@@ -137,19 +137,19 @@ std::unique_ptr<ingest_service> ingest_service::create(net::any_io_executor ex,
   p->g = std::make_unique<gauges>(m.registry());
   submit_fn submit = [&dispatch](const std::vector<record_ptr>& rs) {
     switch (dispatch.try_dispatch_all(rs)) {
-      case sinks::dispatcher::batch_result::accepted:
+      case pipeline::dispatcher::batch_result::accepted:
         return submit_result::accepted;
-      case sinks::dispatcher::batch_result::full:
+      case pipeline::dispatcher::batch_result::full:
         return submit_result::full;
-      case sinks::dispatcher::batch_result::closed:
+      case pipeline::dispatcher::batch_result::closed:
         return submit_result::closed;
-      case sinks::dispatcher::batch_result::too_large:
+      case pipeline::dispatcher::batch_result::too_large:
         return submit_result::too_large;
     }
     return submit_result::closed;
   };
   // Pushgateway forwarding wraps the submit: a report is pushed once it was accepted.
-  const auto& pg = cfg.kube_bench_.pushgateway_;
+  const auto& pg = cfg.kube_bench.pushgateway;
   std::optional<url> pg_url;
   if (!pg.url.empty()) {
     std::string err;

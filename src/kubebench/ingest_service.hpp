@@ -8,10 +8,10 @@
 #include <memory>
 #include <string>
 
+#include "config/config.hpp"
 #include "core/asio.hpp"
-#include "core/config.hpp"
 #include "core/metrics.hpp"
-#include "sinks/receiver.hpp"
+#include "pipeline/receiver.hpp"
 
 namespace ke::kubebench {
 
@@ -23,7 +23,7 @@ class ingest_service {
   static std::unique_ptr<ingest_service> create(net::any_io_executor ex, const config::config& cfg,
                                                 const std::string& address_flag,
                                                 const std::string& kubeconfig_flag,
-                                                sinks::dispatcher& dispatch, ke::metrics& m,
+                                                pipeline::dispatcher& dispatch, ke::metrics& m,
                                                 diagnostics& problems);
   ~ingest_service();
   ingest_service(const ingest_service&) = delete;

@@ -9,7 +9,7 @@ review_result parse_token_review(int http_status, std::string_view body) {
   if (http_status < 200 || http_status >= 300) {
     r.result = review_result::outcome::error;
     r.error = "HTTP " + std::to_string(http_status) + ": " +
-              watch::parse_status_body(body, http_status).message;
+              kube::parse_status_body(body, http_status).message;
     return r;
   }
   const auto doc = nlohmann::json::parse(body, nullptr, false);
@@ -42,7 +42,7 @@ review_result parse_token_review(int http_status, std::string_view body) {
   return r;
 }
 
-token_review_fn make_token_reviewer(watch::api_client& api, std::vector<std::string> audiences) {
+token_review_fn make_token_reviewer(kube::api_client& api, std::vector<std::string> audiences) {
   return
       [&api, audiences = std::move(audiences)](std::string token) -> net::awaitable<review_result> {
         nlohmann::json req = {{"apiVersion", "authentication.k8s.io/v1"},

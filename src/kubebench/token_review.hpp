@@ -6,14 +6,13 @@
 #include <string_view>
 #include <vector>
 
+#include "kube/api_client.hpp"
 #include "kubebench/ingest.hpp"
-#include "watch/api_client.hpp"
 
 namespace ke::kubebench {
 
 // api must outlive the returned function. audiences: spec.audiences ({} = the API server's).
-token_review_fn make_token_reviewer(watch::api_client& api,
-                                    std::vector<std::string> audiences = {});
+token_review_fn make_token_reviewer(kube::api_client& api, std::vector<std::string> audiences = {});
 
 // The review_result of a TokenReview response (HTTP status and body): status.authenticated,
 // status.user.username, the node-name extra, status.error. Non-2xx is an error outcome.

@@ -4,7 +4,7 @@
 #pragma once
 #include <iosfwd>
 
-#include "core/config.hpp"
+#include "config/config.hpp"
 #include "route/rule_tree.hpp"
 
 namespace ke::route {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
+#include "config/config.hpp"
 #include "core/diagnostic.hpp"
 #include "core/record.hpp"
 

@@ -6,12 +6,12 @@
 #include <type_traits>
 #include <variant>
 
-#include "route/layout.hpp"
 #include "sinks/file_sink.hpp"
 #include "sinks/line_format.hpp"
 #include "sinks/loki/loki_sink.hpp"
 #include "sinks/null_sink.hpp"
 #include "sinks/stdout_sink.hpp"
+#include "template/layout.hpp"
 
 namespace ke::sinks {
 
@@ -20,11 +20,11 @@ namespace {
 // Compiles a configured layout; an absent or null layout means "the record's JSON line".
 // False (with the compile's diagnostics added) when the layout is invalid.
 bool compile_layout(const config::layout& spec, const std::string& path, diagnostics& problems,
-                    std::unique_ptr<const route::layout>& out) {
+                    std::unique_ptr<const tmpl::layout>& out) {
   if (!spec || spec->is_null()) {
     return true;
   }
-  out = route::layout::compile(*spec, path, problems);
+  out = tmpl::layout::compile(*spec, path, problems);
   return out != nullptr;
 }
 
@@ -33,8 +33,8 @@ void add_error(diagnostics& problems, std::string path, std::string message) {
 }
 
 sink_ptr make_stdout(const config::stdout_sink& c, const std::string& path, diagnostics& problems) {
-  std::unique_ptr<const route::layout> layout;
-  if (!compile_layout(c.layout_, path + ".layout", problems, layout)) {
+  std::unique_ptr<const tmpl::layout> layout;
+  if (!compile_layout(c.layout, path + ".layout", problems, layout)) {
     return nullptr;
   }
   return std::make_unique<stdout_sink>(line_format(std::move(layout), c.de_dot));
@@ -45,8 +45,8 @@ sink_ptr make_file(const config::file_sink& c, const std::string& path, diagnost
     add_error(problems, path + ".path", "required");
     return nullptr;
   }
-  std::unique_ptr<const route::layout> layout;
-  if (!compile_layout(c.layout_, path + ".layout", problems, layout)) {
+  std::unique_ptr<const tmpl::layout> layout;
+  if (!compile_layout(c.layout, path + ".layout", problems, layout)) {
     return nullptr;
   }
   file_sink::options o;
@@ -92,7 +92,7 @@ sink_ptr make_sink(net::any_io_executor ex, const config::receiver& r, ke::metri
             return std::make_unique<null_sink>(c.kind);
           },
       },
-      r.sink_);
+      r.sink);
 }
 
 }  // namespace ke::sinks

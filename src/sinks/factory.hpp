@@ -1,6 +1,6 @@
 // Builds the sink for a receiver's config (stdout, file, ...). Errors name the receiver's path.
 #pragma once
-#include "core/config.hpp"
+#include "config/config.hpp"
 #include "core/diagnostic.hpp"
 #include "core/metrics.hpp"
 #include "sinks/sink.hpp"

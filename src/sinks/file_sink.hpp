@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "core/log_limiter.hpp"
 #include "sinks/line_format.hpp"
-#include "sinks/log_limiter.hpp"
 #include "sinks/sink.hpp"
 
 namespace ke::sinks {

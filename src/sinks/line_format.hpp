@@ -5,21 +5,21 @@
 #include <string>
 
 #include "core/record.hpp"
-#include "route/layout.hpp"
+#include "template/layout.hpp"
 
 namespace ke::sinks {
 
 class line_format {
  public:
   // layout: null for the full record JSON.
-  line_format(std::unique_ptr<const route::layout> layout, bool de_dot);
+  line_format(std::unique_ptr<const tmpl::layout> layout, bool de_dot);
 
   // Appends the record's line (no newline) to out. On a template execution error returns false,
   // leaves out unchanged and sets *error.
   bool append(const record& r, std::string& out, std::string* error) const;
 
  private:
-  std::unique_ptr<const route::layout> layout_;
+  std::unique_ptr<const tmpl::layout> layout_;
   bool de_dot_;
   mutable std::string scratch_;
 };

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "watch/reflector.hpp"
-
 namespace ke::watch {
 
 namespace {
@@ -44,7 +42,7 @@ std::string gv_path(const std::string& api_version) {
 
 }  // namespace
 
-enricher::enricher(api_client& api, clock& c, ke::metrics* m, enricher_options opt)
+enricher::enricher(kube::api_client& api, clock& c, ke::metrics* m, enricher_options opt)
     : api_(api), clock_(c), metrics_(m), opt_(opt), cache_(opt.cache_size) {}
 
 void enricher::report(bool severe, const std::string& what) {
@@ -69,7 +67,7 @@ void enricher::report(bool severe, const std::string& what) {
 
 net::awaitable<bool> enricher::fetch_discovery(const std::string& api_version, group_version& gv) {
   ++stats_.discovery;
-  api_client::get_options go;
+  kube::api_client::get_options go;
   go.max_rate_wait = opt_.max_rate_wait;
   go.max_tries = opt_.max_tries;
   auto res = co_await api_.get(gv_path(api_version), go);
@@ -183,14 +181,14 @@ net::awaitable<std::optional<involved_object_meta>> enricher::fetch(const json& 
     if (ns.empty()) {
       co_return std::nullopt;
     }
-    path += "/namespaces/" + query_escape(ns);
+    path += "/namespaces/" + kube::query_escape(ns);
   }
-  path += "/" + r->name + "/" + query_escape(name);
+  path += "/" + r->name + "/" + kube::query_escape(name);
   ++stats_.gets;
   if (metrics_ != nullptr) {
     metrics_->kube_api_read_cache_misses.inc();
   }
-  api_client::get_options go;
+  kube::api_client::get_options go;
   go.max_rate_wait = opt_.max_rate_wait;
   go.max_tries = opt_.max_tries;
   auto res = co_await api_.get(path, go);

@@ -28,10 +28,10 @@
 #include <optional>
 #include <string>
 
+#include "core/clock.hpp"
 #include "core/kube_event.hpp"
 #include "core/metrics.hpp"
-#include "watch/api_client.hpp"
-#include "watch/clock.hpp"
+#include "kube/api_client.hpp"
 #include "watch/lru_cache.hpp"
 
 namespace ke::watch {
@@ -45,7 +45,7 @@ struct enricher_options {
 
 class enricher {
  public:
-  enricher(api_client& api, clock& c, ke::metrics* m, enricher_options opt);
+  enricher(kube::api_client& api, clock& c, ke::metrics* m, enricher_options opt);
 
   // Looks up the object an Event's involvedObject names. nullopt when it cannot (no kind or
   // name, unknown kind, API error, rate limit budget exceeded).
@@ -81,7 +81,7 @@ class enricher {
   net::awaitable<std::optional<involved_object_meta>> fetch(const nlohmann::json& involved);
   void report(bool severe, const std::string& what);
 
-  api_client& api_;
+  kube::api_client& api_;
   clock& clock_;
   ke::metrics* metrics_;
   enricher_options opt_;

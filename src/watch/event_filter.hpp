@@ -31,8 +31,8 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "core/clock.hpp"
 #include "core/metrics.hpp"
-#include "watch/clock.hpp"
 #include "watch/reflector.hpp"
 
 namespace ke::watch {

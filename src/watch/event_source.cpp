@@ -25,14 +25,15 @@ std::unique_ptr<event_source> event_source::create(net::any_io_executor ex,
                                                    const config::config& cfg,
                                                    const std::string& kubeconfig_flag, sink s,
                                                    ke::metrics& m, std::string* error) {
-  auto rc = resolve_rest_config(kubeconfig_flag, kube_environment{}, error);
+  auto rc = kube::resolve_rest_config(kubeconfig_flag, kube::kube_environment{}, error);
   if (!rc) {
     return nullptr;
   }
   return create(std::move(ex), *rc, options_from_config(cfg), std::move(s), m, error);
 }
 
-std::unique_ptr<event_source> event_source::create(net::any_io_executor ex, const rest_config& rc,
+std::unique_ptr<event_source> event_source::create(net::any_io_executor ex,
+                                                   const kube::rest_config& rc,
                                                    event_source_options opt, sink s, ke::metrics& m,
                                                    std::string* error, clock* test_clock) {
   if (opt.events_api != "v1" && opt.events_api != "events.k8s.io/v1") {
@@ -45,7 +46,7 @@ std::unique_ptr<event_source> event_source::create(net::any_io_executor ex, cons
       new event_source(ex, rc, std::move(opt), std::move(s), m, test_clock));
   src->opt_.api.qps = src->opt_.kube_qps;
   src->opt_.api.burst = src->opt_.kube_burst;
-  src->api_ = api_client::create(ex, src->rest_, *src->clock_, src->opt_.api, error);
+  src->api_ = kube::api_client::create(ex, src->rest_, *src->clock_, src->opt_.api, error);
   if (!src->api_) {
     return nullptr;
   }
@@ -60,7 +61,7 @@ std::unique_ptr<event_source> event_source::create(net::any_io_executor ex, cons
   return src;
 }
 
-event_source::event_source(net::any_io_executor ex, rest_config rc, event_source_options opt,
+event_source::event_source(net::any_io_executor ex, kube::rest_config rc, event_source_options opt,
                            sink s, ke::metrics& m, clock* c)
     : ex_(ex),
       rest_(std::move(rc)),

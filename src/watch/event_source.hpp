@@ -21,15 +21,15 @@
 #include <memory>
 #include <string>
 
+#include "config/config.hpp"
 #include "core/asio.hpp"
-#include "core/config.hpp"
+#include "core/clock.hpp"
 #include "core/metrics.hpp"
 #include "core/record.hpp"
-#include "watch/api_client.hpp"
-#include "watch/clock.hpp"
+#include "kube/api_client.hpp"
+#include "kube/kube_config.hpp"
 #include "watch/enricher.hpp"
 #include "watch/event_filter.hpp"
-#include "watch/kube_config.hpp"
 #include "watch/reflector.hpp"
 
 namespace ke::watch {
@@ -47,10 +47,10 @@ struct event_source_options {
 
   std::size_t max_pending = 4096;  // events waiting for a lookup or the sink
   std::size_t max_concurrent_lookups = 8;
-  reflector_options reflector;  // path is filled from namespace_/events_api
-  enricher_options enrichment;  // cache_size is filled from cache_size
-  filter_options filter;        // repeated_events, max_event_age_seconds filled in
-  api_client::options api;      // qps, burst filled in
+  reflector_options reflector;    // path is filled from namespace_/events_api
+  enricher_options enrichment;    // cache_size is filled from cache_size
+  filter_options filter;          // repeated_events, max_event_age_seconds filled in
+  kube::api_client::options api;  // qps, burst filled in
 };
 
 // The options main.cpp uses: from the config file.
@@ -66,8 +66,8 @@ class event_source {
   static std::unique_ptr<event_source> create(net::any_io_executor ex, const config::config& cfg,
                                               const std::string& kubeconfig_flag, sink s,
                                               ke::metrics& m, std::string* error);
-  // For tests: an explicit rest_config, options and (optionally) a clock.
-  static std::unique_ptr<event_source> create(net::any_io_executor ex, const rest_config& rc,
+  // For tests: an explicit kube::rest_config, options and (optionally) a clock.
+  static std::unique_ptr<event_source> create(net::any_io_executor ex, const kube::rest_config& rc,
                                               event_source_options opt, sink s, ke::metrics& m,
                                               std::string* error, clock* test_clock = nullptr);
   ~event_source();
@@ -83,8 +83,8 @@ class event_source {
   bool running() const { return running_; }
   // True once the first list has completed.
   bool synced() const { return reflector_ && reflector_->synced(); }
-  const rest_config& rest() const { return rest_; }
-  api_client& api() { return *api_; }
+  const kube::rest_config& rest() const { return rest_; }
+  kube::api_client& api() { return *api_; }
   const reflector* current_reflector() const { return reflector_.get(); }
   const enricher& lookups() const { return *enricher_; }
   std::uint64_t records_emitted() const { return emitted_; }
@@ -96,7 +96,7 @@ class event_source {
     bool ready = false;
   };
 
-  event_source(net::any_io_executor ex, rest_config rc, event_source_options opt, sink s,
+  event_source(net::any_io_executor ex, kube::rest_config rc, event_source_options opt, sink s,
                ke::metrics& m, clock* c);
   net::awaitable<void> on_item(reflector_item item);
   net::awaitable<void> emitter();
@@ -106,13 +106,13 @@ class event_source {
   void task_done();
 
   net::any_io_executor ex_;
-  rest_config rest_;
+  kube::rest_config rest_;
   event_source_options opt_;
   sink sink_;
   ke::metrics& metrics_;
   std::unique_ptr<clock> own_clock_;
   clock* clock_;
-  std::unique_ptr<api_client> api_;
+  std::unique_ptr<kube::api_client> api_;
   std::unique_ptr<enricher> enricher_;
   std::unique_ptr<event_filter> filter_;
   std::unique_ptr<reflector> reflector_;

@@ -6,7 +6,6 @@
 #include <random>
 
 #include "core/go_json.hpp"
-#include "watch/reflector.hpp"
 
 namespace ke::watch {
 
@@ -42,7 +41,7 @@ std::string default_identity() {
   return std::string(host[0] != '\0' ? host : "kube-event-exporter") + "_" + hex;
 }
 
-leader_elector::leader_elector(api_client& api, clock& c, leader_election_options opt,
+leader_elector::leader_elector(kube::api_client& api, clock& c, leader_election_options opt,
                                callback started, callback stopped)
     : api_(api),
       clock_(c),
@@ -62,7 +61,8 @@ leader_elector::leader_elector(api_client& api, clock& c, leader_election_option
 }
 
 std::string leader_elector::lease_path() const {
-  return "/apis/coordination.k8s.io/v1/namespaces/" + query_escape(opt_.namespace_) + "/leases";
+  return "/apis/coordination.k8s.io/v1/namespaces/" + kube::query_escape(opt_.namespace_) +
+         "/leases";
 }
 
 clock::duration leader_elector::jittered(std::chrono::seconds d) {
@@ -113,7 +113,7 @@ void leader_elector::stop(bool release) {
 
 net::awaitable<bool> leader_elector::try_acquire_or_renew() {
   const std::string now = micro_now(clock_);
-  const std::string path = lease_path() + "/" + query_escape(opt_.name);
+  const std::string path = lease_path() + "/" + kube::query_escape(opt_.name);
   auto got = co_await api_.get(path);
   if (got.status == 404) {
     json lease = {{"apiVersion", "coordination.k8s.io/v1"},
@@ -206,7 +206,7 @@ net::awaitable<void> leader_elector::release() {
   lease["spec"]["holderIdentity"] = "";
   lease["spec"]["leaseDurationSeconds"] = 1;
   lease["spec"]["renewTime"] = micro_now(clock_);
-  const std::string path = lease_path() + "/" + query_escape(opt_.name);
+  const std::string path = lease_path() + "/" + kube::query_escape(opt_.name);
   auto put = co_await api_.send(http::verb::put, path, lease.dump());
   if (put.ok()) {
     spdlog::info("leader election: released Lease {}/{}", opt_.namespace_, opt_.name);

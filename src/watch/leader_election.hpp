@@ -29,8 +29,8 @@
 #include <string>
 
 #include "core/asio.hpp"
-#include "watch/api_client.hpp"
-#include "watch/clock.hpp"
+#include "core/clock.hpp"
+#include "kube/api_client.hpp"
 
 namespace ke::watch {
 
@@ -48,7 +48,7 @@ class leader_elector {
  public:
   using callback = std::function<net::awaitable<void>()>;
 
-  leader_elector(api_client& api, clock& c, leader_election_options opt, callback started,
+  leader_elector(kube::api_client& api, clock& c, leader_election_options opt, callback started,
                  callback stopped);
 
   // Campaigns and leads until stop(). Never throws.
@@ -74,7 +74,7 @@ class leader_elector {
   std::string lease_path() const;
   clock::duration jittered(std::chrono::seconds d);
 
-  api_client& api_;
+  kube::api_client& api_;
   clock& clock_;
   leader_election_options opt_;
   callback started_;

@@ -38,31 +38,16 @@ bool is_severe_status(int code) {
 
 }  // namespace
 
-std::string query_escape(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
 std::string events_path(const std::string& events_api, const std::string& namespace_) {
   std::string base = events_api == "events.k8s.io/v1" ? "/apis/events.k8s.io/v1" : "/api/v1";
   if (!namespace_.empty()) {
-    base += "/namespaces/" + query_escape(namespace_);
+    base += "/namespaces/" + kube::query_escape(namespace_);
   }
   return base + "/events";
 }
 
-reflector::reflector(api_client& api, clock& c, ke::metrics* m, reflector_options opt, handler h)
+reflector::reflector(kube::api_client& api, clock& c, ke::metrics* m, reflector_options opt,
+                     handler h)
     : api_(api),
       clock_(c),
       metrics_(m),
@@ -108,15 +93,15 @@ net::awaitable<bool> reflector::backoff_sleep() {
 std::string reflector::list_target(const std::string& rv, const std::string& cont) const {
   std::string t = opt_.path + "?limit=" + std::to_string(opt_.page_size);
   if (!cont.empty()) {
-    t += "&continue=" + query_escape(cont);
+    t += "&continue=" + kube::query_escape(cont);
   } else {
-    t += "&resourceVersion=" + query_escape(rv);
+    t += "&resourceVersion=" + kube::query_escape(rv);
   }
   return t;
 }
 
 std::string reflector::watch_target(int timeout_seconds) const {
-  return opt_.path + "?allowWatchBookmarks=true&resourceVersion=" + query_escape(rv_) +
+  return opt_.path + "?allowWatchBookmarks=true&resourceVersion=" + kube::query_escape(rv_) +
          "&timeoutSeconds=" + std::to_string(timeout_seconds) + "&watch=1";
 }
 
@@ -235,7 +220,7 @@ net::awaitable<reflector::next_step> reflector::watch_once() {
     std::deque<reflector_item> queue;
     bool done = false;
     bool consumer_finished = false;
-    std::optional<api_status> watch_error;  // an ERROR event
+    std::optional<kube::api_status> watch_error;  // an ERROR event
     bool paused = false;
   };
   auto ex = clock_.executor();
@@ -273,11 +258,11 @@ net::awaitable<reflector::next_step> reflector::watch_once() {
   const std::string start_rv = rv_;
   // A named callback: GCC 12 destroys lambda temporaries inside a co_await expression twice
   // (harmless for this capture-by-reference lambda, but keep the pattern safe).
-  api_client::event_callback on_event = [&](nlohmann::json&& ev) {
+  kube::api_client::event_callback on_event = [&](nlohmann::json&& ev) {
     const std::string& type = ev["type"].get_ref<const std::string&>();
     auto& obj = ev["object"];
     if (type == "ERROR") {
-      s.watch_error = parse_status(obj, 0);
+      s.watch_error = kube::parse_status(obj, 0);
       return false;
     }
     if (std::string r = rv_of(obj); !r.empty()) {
@@ -313,7 +298,7 @@ net::awaitable<reflector::next_step> reflector::watch_once() {
     co_return next_step::stop;
   }
   if (s.watch_error) {
-    const api_status& st = *s.watch_error;
+    const kube::api_status& st = *s.watch_error;
     const std::string what = "watch from resourceVersion \"" + start_rv + "\" ended with ERROR " +
                              std::to_string(st.code) + " " + st.reason + ": " + st.message;
     if (st.code == 410 || st.reason == "Expired" || st.reason == "Gone") {

@@ -35,9 +35,9 @@
 
 #include "core/asio.hpp"
 #include "core/backoff.hpp"
+#include "core/clock.hpp"
 #include "core/metrics.hpp"
-#include "watch/api_client.hpp"
-#include "watch/clock.hpp"
+#include "kube/api_client.hpp"
 
 namespace ke::watch {
 
@@ -81,7 +81,7 @@ class reflector {
     std::uint64_t pauses = 0;  // watches ended on purpose because the handler fell behind
   };
 
-  reflector(api_client& api, clock& c, ke::metrics* m, reflector_options opt, handler h);
+  reflector(kube::api_client& api, clock& c, ke::metrics* m, reflector_options opt, handler h);
 
   // Lists and watches until stop().
   net::awaitable<void> run();
@@ -102,7 +102,7 @@ class reflector {
   std::string list_target(const std::string& rv, const std::string& cont) const;
   std::string watch_target(int timeout_seconds) const;
 
-  api_client& api_;
+  kube::api_client& api_;
   clock& clock_;
   ke::metrics* metrics_;
   reflector_options opt_;
@@ -121,8 +121,5 @@ class reflector {
 // Builds the collection path for a kind of Events: events_api "v1" (core, default) or
 // "events.k8s.io/v1"; namespace_ "" = all namespaces.
 std::string events_path(const std::string& events_api, const std::string& namespace_);
-
-// Percent-encodes a query parameter value.
-std::string query_escape(std::string_view s);
 
 }  // namespace ke::watch

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/flags.hpp"
+#include "config/flags.hpp"
 
 namespace {
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "../fakes/http_test_server.hpp"
-#include "../fakes/test_io.hpp"
+#include "fakes/http_test_server.hpp"
+#include "support/io.hpp"
 
 namespace ke {
 namespace {
@@ -32,9 +32,9 @@ http_result send(net::io_context& ioc, http_client& c, http_request req,
   return test::run_coro(ioc, c.send(std::move(req), timeout));
 }
 
-config::tls tls_with(std::string ca, std::string server_name = "", std::string cert = "",
+tls_options tls_with(std::string ca, std::string server_name = "", std::string cert = "",
                      std::string key = "") {
-  config::tls t;
+  tls_options t;
   t.ca_file = std::move(ca);
   t.server_name = std::move(server_name);
   t.cert_file = std::move(cert);
@@ -338,7 +338,7 @@ TEST(http_client, ipv6_loopback) {
 
 // ---- TLS ----------------------------------------------------------------------------------
 
-std::shared_ptr<net::ssl::context> client_tls(const config::tls& t) {
+std::shared_ptr<net::ssl::context> client_tls(const tls_options& t) {
   diagnostics problems;
   auto ctx = http_client::make_tls_context(t, "tls", problems);
   EXPECT_TRUE(problems.empty()) << (problems.empty() ? "" : problems[0].to_string());

@@ -28,11 +28,11 @@ TEST(IngestService, TlsListenerFeedsReceivers) {
   net::io_context ioc{1};
   ke::metrics m("event_exporter_");
   config::config cfg;
-  cfg.ingest_.enabled = true;
-  cfg.ingest_.address = "127.0.0.1:0";
-  cfg.ingest_.auth_mode = config::ingest_auth_mode::none;
-  cfg.ingest_.tls_cert_file = tls_dir + "/server.pem";
-  cfg.ingest_.tls_key_file = tls_dir + "/server.key";
+  cfg.ingest.enabled = true;
+  cfg.ingest.address = "127.0.0.1:0";
+  cfg.ingest.auth_mode = config::ingest_auth_mode::none;
+  cfg.ingest.tls_cert_file = tls_dir + "/server.pem";
+  cfg.ingest.tls_key_file = tls_dir + "/server.key";
   config::route root;
   root.path = "route";
   config::rule r;
@@ -44,9 +44,9 @@ TEST(IngestService, TlsListenerFeedsReceivers) {
   auto tree = route::rule_tree::compile(root, {"bench"}, problems);
   ASSERT_NE(tree, nullptr);
   // The receiver's drain is not started: accepted records stay in its queue.
-  sinks::receiver rc(ioc.get_executor(), "bench", config::queue{},
-                     std::make_unique<sinks::null_sink>("test"), m);
-  sinks::dispatcher d(*tree, {&rc}, m);
+  pipeline::receiver rc(ioc.get_executor(), "bench", config::queue{},
+                        std::make_unique<sinks::null_sink>("test"), m);
+  pipeline::dispatcher d(*tree, {&rc}, m);
   auto svc = ingest_service::create(ioc.get_executor(), cfg, "", "", d, m, problems);
   ASSERT_NE(svc, nullptr) << (problems.empty() ? "" : problems[0].to_string());
   const auto port = svc->start();
@@ -84,18 +84,18 @@ TEST(IngestService, BadSettingsAreProblems) {
   net::io_context ioc{1};
   ke::metrics m("");
   config::config cfg;
-  cfg.ingest_.enabled = true;
-  cfg.ingest_.auth_mode = config::ingest_auth_mode::static_token;
-  cfg.ingest_.token_file = "/nonexistent/token";
+  cfg.ingest.enabled = true;
+  cfg.ingest.auth_mode = config::ingest_auth_mode::static_token;
+  cfg.ingest.token_file = "/nonexistent/token";
   diagnostics problems;
   auto tree = route::rule_tree::compile({}, {}, problems);
-  sinks::dispatcher d(*tree, {}, m);
+  pipeline::dispatcher d(*tree, {}, m);
   EXPECT_EQ(ingest_service::create(ioc.get_executor(), cfg, "", "", d, m, problems), nullptr);
   ASSERT_FALSE(problems.empty());
   EXPECT_EQ(problems[0].path, "ingest.auth.tokenFile");
 
   problems.clear();
-  cfg.ingest_.auth_mode = config::ingest_auth_mode::none;
+  cfg.ingest.auth_mode = config::ingest_auth_mode::none;
   EXPECT_EQ(ingest_service::create(ioc.get_executor(), cfg, "bad-address", "", d, m, problems),
             nullptr);
   ASSERT_FALSE(problems.empty());

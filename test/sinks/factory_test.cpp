@@ -6,12 +6,12 @@
 #include "sinks/file_sink.hpp"
 #include "sinks/null_sink.hpp"
 #include "sinks/stdout_sink.hpp"
-#include "test_util.hpp"
+#include "support/fake_sink.hpp"
 
 namespace ke::sinks {
 namespace {
 
-using testing::temp_dir;
+using test::temp_dir;
 
 class factory_test : public ::testing::Test {
  protected:
@@ -19,7 +19,7 @@ class factory_test : public ::testing::Test {
     config::receiver r;
     r.name = "x";
     r.path = "receivers[0]";
-    r.sink_ = std::move(s);
+    r.sink = std::move(s);
     return make_sink(ioc.get_executor(), r, m, problems);
   }
 
@@ -67,7 +67,7 @@ TEST_F(factory_test, file_without_path_is_diagnosed) {
 // Verifies that an invalid layout is an error and yields no sink.
 TEST_F(factory_test, invalid_layout_is_diagnosed) {
   config::stdout_sink s;
-  s.layout_ = nlohmann::json{{"m", "{{ .Message "}};
+  s.layout = nlohmann::json{{"m", "{{ .Message "}};
   EXPECT_EQ(make(s), nullptr);
   ASSERT_FALSE(problems.empty());
   EXPECT_TRUE(has_errors(problems));
@@ -76,7 +76,7 @@ TEST_F(factory_test, invalid_layout_is_diagnosed) {
 // Verifies that a null layout means the record's own line (no layout compiled).
 TEST_F(factory_test, null_layout_is_no_layout) {
   config::stdout_sink s;
-  s.layout_ = nlohmann::json(nullptr);
+  s.layout = nlohmann::json(nullptr);
   EXPECT_NE(make(s), nullptr);
   EXPECT_TRUE(problems.empty());
 }
@@ -107,7 +107,7 @@ TEST_F(factory_test, unsupported_kind_yields_null_sink) {
   auto s = make(config::unsupported_sink{"kafka"});
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->drop_reason(), "unsupported_sink");
-  EXPECT_EQ(testing::send_now(ioc, *s, {testing::make_record(1)}), send_result::drop);
+  EXPECT_EQ(test::send_now(ioc, *s, {test::make_record(1)}), send_result::drop);
   EXPECT_TRUE(problems.empty());
 }
 

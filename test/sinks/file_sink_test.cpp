@@ -12,19 +12,19 @@
 #include <fstream>
 #include <regex>
 
-#include "route/layout.hpp"
-#include "test_util.hpp"
+#include "support/fake_sink.hpp"
+#include "template/layout.hpp"
 
 namespace ke::sinks {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using testing::make_record;
-using testing::read_file;
-using testing::send_now;
-using testing::split_lines;
-using testing::temp_dir;
+using test::make_record;
+using test::read_file;
+using test::send_now;
+using test::split_lines;
+using test::temp_dir;
 
 // 2024-03-05T06:07:08.009Z
 const auto base_time =
@@ -244,7 +244,7 @@ TEST_F(file_sink_test, never_rotates_dev_stdout_backed_by_regular_file) {
   const auto file = dir.path() / "captured";
   std::unique_ptr<file_sink> s;
   {
-    testing::stdout_capture cap(file);
+    test::stdout_capture cap(file);
     auto o = opts(10);
     o.path = "/dev/stdout";
     s = open(o);
@@ -280,7 +280,7 @@ TEST_F(file_sink_test, open_failure_is_reported) {
 // Verifies that a layout renders each line.
 TEST_F(file_sink_test, renders_layout) {
   diagnostics problems;
-  auto layout = route::layout::compile(
+  auto layout = tmpl::layout::compile(
       nlohmann::json{{"msg", "{{ .Message }}"}, {"why", "{{ .Reason }}"}}, "layout", problems);
   ASSERT_NE(layout, nullptr) << (problems.empty() ? "" : problems[0].to_string());
   auto s = open(opts(), line_format(std::move(layout), false));

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <set>
 
-#include "../fakes/fake_loki.hpp"
-#include "../fakes/test_io.hpp"
+#include "fakes/fake_loki.hpp"
+#include "support/io.hpp"
 
 namespace ke::sinks::loki {
 namespace {
@@ -61,7 +61,7 @@ class loki_sink_test : public ::testing::Test {
                                   const std::string& name = "loki") {
     config::receiver r;
     r.name = name;
-    r.sink_ = c;
+    r.sink = c;
     r.path = "receivers[0]";
     diagnostics d;
     auto s = make_loki_sink(ioc_.get_executor(), r, metrics_, d);
@@ -233,8 +233,8 @@ TEST_F(loki_sink_test, close_flushes_the_open_batch) {
 TEST_F(loki_sink_test, tenant_basic_auth_and_headers) {
   auto c = cfg();
   c.tenant = "team-a";
-  c.basic_auth_.username = "user";
-  c.basic_auth_.password = "pass";
+  c.basic_auth.username = "user";
+  c.basic_auth.password = "pass";
   c.headers = {{"X-Extra", "1"}};
   auto s = make(c);
   send(*s, recs(0, 1));
@@ -267,15 +267,15 @@ TEST_F(loki_sink_test, https_uses_the_tls_settings) {
   test::fake_loki secure(ioc_.get_executor(), test::http_test_server::make_tls(tls_dir));
   auto c = cfg();
   c.url = secure.url();
-  c.tls_.ca_file = tls_dir + "/ca.pem";
-  c.tls_.server_name = "loki.test";
+  c.tls.ca_file = tls_dir + "/ca.pem";
+  c.tls.server_name = "loki.test";
   auto s = make(c);
   ASSERT_TRUE(s);
   send(*s, recs(0, 2));
   ASSERT_TRUE(test::run_until(ioc_, [&] { return secure.stored().size() == 2; }));
   close(*s);
 
-  c.tls_.ca_file = tls_dir + "/other-ca.pem";
+  c.tls.ca_file = tls_dir + "/other-ca.pem";
   c.max_retries = 1;
   auto bad = make(c, nullptr, "bad");
   ASSERT_TRUE(bad);
@@ -291,7 +291,7 @@ TEST_F(loki_sink_test, https_uses_the_tls_settings) {
 TEST_F(loki_sink_test, missing_ca_file_is_a_diagnostic) {
   auto c = cfg();
   c.url = "https://loki.example/loki/api/v1/push";
-  c.tls_.ca_file = tmp_ + "/nope.pem";
+  c.tls.ca_file = tmp_ + "/nope.pem";
   diagnostics d;
   EXPECT_FALSE(make(c, &d));
   ASSERT_FALSE(d.empty());
@@ -489,7 +489,7 @@ TEST_F(loki_sink_test, outage_spills_to_spool_and_replays_in_order) {
   auto c = cfg();
   c.batch_size = 64 << 10;
   c.max_queued_bytes = 256 << 10;
-  c.spool_.dir = tmp_ + "/spool";
+  c.spool.dir = tmp_ + "/spool";
   c.max_backoff = milliseconds(20);
   auto s = make(c);
   ASSERT_TRUE(s);
@@ -538,7 +538,7 @@ TEST_F(loki_sink_test, spool_survives_restart) {
   auto c = cfg();
   c.batch_size = 4 << 10;
   c.max_queued_bytes = 16 << 10;
-  c.spool_.dir = tmp_ + "/spool";
+  c.spool.dir = tmp_ + "/spool";
   {
     auto s = make(c);
     for (int i = 0; i < 3000; i += 500) {
@@ -585,7 +585,7 @@ TEST_F(loki_sink_test, bad_url_is_a_diagnostic) {
 // Verifies that two receivers cannot share one spool directory.
 TEST_F(loki_sink_test, spool_directory_is_exclusive) {
   auto c = cfg();
-  c.spool_.dir = tmp_ + "/spool";
+  c.spool.dir = tmp_ + "/spool";
   auto first = make(c);
   ASSERT_TRUE(first);
   diagnostics d;
@@ -601,9 +601,9 @@ TEST_F(loki_sink_test, spool_directory_is_exclusive) {
 // Verifies the checks check-config relies on: auth conflicts, sizes, backoff order.
 TEST_F(loki_sink_test, validate_config) {
   auto c = cfg();
-  c.basic_auth_.username = "u";
-  c.basic_auth_.password = "p";
-  c.basic_auth_.password_file = "/f";
+  c.basic_auth.username = "u";
+  c.basic_auth.password = "p";
+  c.basic_auth.password_file = "/f";
   c.bearer_token = "t";
   c.batch_size = 10 << 20;
   c.min_backoff = milliseconds(100);

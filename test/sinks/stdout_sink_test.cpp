@@ -4,18 +4,18 @@
 #include <gtest/gtest.h>
 
 #include "core/log.hpp"
-#include "route/layout.hpp"
-#include "test_util.hpp"
+#include "support/fake_sink.hpp"
+#include "template/layout.hpp"
 
 namespace ke::sinks {
 namespace {
 
-using testing::make_record;
-using testing::read_file;
-using testing::send_now;
-using testing::split_lines;
-using testing::stdout_capture;
-using testing::temp_dir;
+using test::make_record;
+using test::read_file;
+using test::send_now;
+using test::split_lines;
+using test::stdout_capture;
+using test::temp_dir;
 
 class stdout_sink_test : public ::testing::Test {
  protected:
@@ -37,9 +37,9 @@ class stdout_sink_test : public ::testing::Test {
     return split_lines(read_file(file));
   }
 
-  static std::unique_ptr<const route::layout> compile(const nlohmann::json& spec) {
+  static std::unique_ptr<const tmpl::layout> compile(const nlohmann::json& spec) {
     diagnostics problems;
-    auto l = route::layout::compile(spec, "layout", problems);
+    auto l = tmpl::layout::compile(spec, "layout", problems);
     EXPECT_NE(l, nullptr) << (problems.empty() ? "" : problems[0].to_string());
     return l;
   }

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "core/go_json.hpp"
+#include "support/apiserver_fixture.hpp"
 #include "watch/event_filter.hpp"
 #include "watch/events_v1.hpp"
-#include "watch_fixture.hpp"
 
 namespace ke::watch {
 namespace {
@@ -156,14 +156,14 @@ TEST(events_v1, maps_onto_core_fields) {
 
 // ---- event_source end to end -------------------------------------------------------------------
 
-class event_source_test : public testing::watch_fixture {
+class event_source_test : public test::apiserver_fixture {
  protected:
   std::vector<record_ptr> records;
   std::unique_ptr<event_source> src;
   event_source_options o;
 
   void SetUp() override {
-    watch_fixture::SetUp();
+    apiserver_fixture::SetUp();
     o.reflector.random = [] { return 1.0; };
     o.max_event_age_seconds = 3600;
     server->add_resource("v1", "pods", "Pod", true);
@@ -172,14 +172,14 @@ class event_source_test : public testing::watch_fixture {
   }
   void TearDown() override {
     if (src) {
-      auto stopped = testing::run_coro(ioc, [this]() -> net::awaitable<bool> {
+      auto stopped = test::try_run_coro(ioc, [this]() -> net::awaitable<bool> {
         co_await src->stop(std::chrono::steady_clock::now() + seconds(5));
         co_return true;
       }());
       EXPECT_TRUE(stopped);
       EXPECT_FALSE(src->running());
     }
-    watch_fixture::TearDown();
+    apiserver_fixture::TearDown();
   }
 
   void start() {
@@ -195,7 +195,7 @@ class event_source_test : public testing::watch_fixture {
     src->start();
   }
 
-  bool wait(const std::function<bool()>& pred) { return testing::run_until(ioc, pred); }
+  bool wait(const std::function<bool()>& pred) { return test::run_until(ioc, pred); }
   bool watching() { return server->open_watches() == 1; }
 
   json pod(const std::string& ns, const std::string& name) {
@@ -494,7 +494,7 @@ TEST_F(event_source_test, stop_and_restart) {
   add("default", "slow.e");
   ASSERT_TRUE(wait([&] { return gets("/api/v1/namespaces/default/pods/slow") == 1; }));
   const auto t0 = std::chrono::steady_clock::now();
-  auto stopped = testing::run_coro(ioc, [this]() -> net::awaitable<bool> {
+  auto stopped = test::try_run_coro(ioc, [this]() -> net::awaitable<bool> {
     co_await src->stop(std::chrono::steady_clock::now() + seconds(5));
     co_return true;
   }());

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "watch_fixture.hpp"
+#include "support/apiserver_fixture.hpp"
 
 namespace ke::watch {
 namespace {
@@ -13,13 +13,13 @@ using std::chrono::seconds;
 // One replica: its own clock (virtual time), API client and elector.
 struct replica {
   std::unique_ptr<manual_clock> clk;
-  std::unique_ptr<api_client> api;
+  std::unique_ptr<kube::api_client> api;
   std::unique_ptr<leader_elector> le;
   int started = 0;
   int stopped = 0;
 };
 
-class leader_election_test : public testing::watch_fixture {
+class leader_election_test : public test::apiserver_fixture {
  protected:
   std::vector<std::unique_ptr<replica>> replicas;
 
@@ -27,7 +27,7 @@ class leader_election_test : public testing::watch_fixture {
     auto r = std::make_unique<replica>();
     r->clk = std::make_unique<manual_clock>(ioc.get_executor());
     std::string error;
-    r->api = api_client::create(ioc.get_executor(), rc, *r->clk, {}, &error);
+    r->api = kube::api_client::create(ioc.get_executor(), rc, *r->clk, {}, &error);
     EXPECT_TRUE(r->api) << error;
     leader_election_options o;
     o.namespace_ = "ke";
@@ -55,21 +55,21 @@ class leader_election_test : public testing::watch_fixture {
         r->le->stop(false);
       }
     }
-    EXPECT_TRUE(testing::run_until(ioc, [&] {
+    EXPECT_TRUE(test::run_until(ioc, [&] {
       for (auto& r : replicas) {
         if (r->le->running()) return false;
       }
       return true;
     }));
     for (auto& r : replicas) r->api->close_all();
-    testing::drain(ioc);
+    test::drain(ioc);
     replicas.clear();
-    watch_fixture::TearDown();
+    apiserver_fixture::TearDown();
   }
 
   json lease() { return server->lease("ke", "kubernetes-event-exporter"); }
   std::string holder() { return lease()["spec"].value("holderIdentity", ""); }
-  bool wait(const std::function<bool()>& pred) { return testing::run_until(ioc, pred); }
+  bool wait(const std::function<bool()>& pred) { return test::run_until(ioc, pred); }
   std::size_t renewals() { return server->lease_writes[200]; }
 };
 

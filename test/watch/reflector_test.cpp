@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "watch_fixture.hpp"
+#include "support/apiserver_fixture.hpp"
 
 namespace ke::watch {
 namespace {
@@ -13,7 +13,7 @@ using match = fake_apiserver::scripted::match;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class reflector_test : public testing::watch_fixture {
+class reflector_test : public test::apiserver_fixture {
  protected:
   std::vector<reflector_item> items;
   std::unique_ptr<reflector> refl;
@@ -48,12 +48,12 @@ class reflector_test : public testing::watch_fixture {
   void TearDown() override {
     if (refl) {
       refl->stop();
-      EXPECT_TRUE(testing::run_until(ioc, [&] { return done; })) << "run() did not return";
+      EXPECT_TRUE(test::run_until(ioc, [&] { return done; })) << "run() did not return";
     }
-    watch_fixture::TearDown();
+    apiserver_fixture::TearDown();
   }
 
-  bool wait(const std::function<bool()>& pred) { return testing::run_until(ioc, pred); }
+  bool wait(const std::function<bool()>& pred) { return test::run_until(ioc, pred); }
   bool watching() { return server->open_watches() == 1; }
 
   void add(const std::string& ns, const std::string& name, const std::string& reason = "Pulled") {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.hpp"
+#include "config/config.hpp"
 #include "core/diagnostic.hpp"
 #include "core/record.hpp"
 

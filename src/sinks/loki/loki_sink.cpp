@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "core/utf8.hpp"
-#include "route/layout.hpp"
+#include "template/layout.hpp"
 
 namespace ke::sinks::loki {
 
@@ -83,13 +83,13 @@ void validate_loki_config(const config::loki_sink& cfg, const std::string& path,
       if (u->target == "/") {
         warn("url", "no path: pushing to /loki/api/v1/push");
       }
-      const bool tls_set = cfg.tls_.insecure_skip_verify || !cfg.tls_.server_name.empty() ||
-                           !cfg.tls_.ca_file.empty() || !cfg.tls_.cert_file.empty() ||
-                           !cfg.tls_.key_file.empty();
+      const bool tls_set = cfg.tls.insecure_skip_verify || !cfg.tls.server_name.empty() ||
+                           !cfg.tls.ca_file.empty() || !cfg.tls.cert_file.empty() ||
+                           !cfg.tls.key_file.empty();
       if (!u->https() && tls_set) {
         warn("tls", "ignored: the url is http, not https");
       }
-      if (u->https() && cfg.tls_.insecure_skip_verify) {
+      if (u->https() && cfg.tls.insecure_skip_verify) {
         warn("tls.insecureSkipVerify", "the Loki server certificate is not verified");
       }
     }
@@ -127,11 +127,11 @@ void validate_loki_config(const config::loki_sink& cfg, const std::string& path,
   if (cfg.max_queued_bytes == 0) {
     error("maxQueuedBytes", "must be greater than 0");
   }
-  if (!cfg.spool_.dir.empty() && cfg.spool_.max_bytes == 0) {
+  if (!cfg.spool.dir.empty() && cfg.spool.max_bytes == 0) {
     error("spool.maxBytes", "must be greater than 0");
   }
 
-  const auto& ba = cfg.basic_auth_;
+  const auto& ba = cfg.basic_auth;
   const bool basic = !ba.username.empty() || !ba.password.empty() || !ba.password_file.empty();
   const bool bearer = !cfg.bearer_token.empty() || !cfg.bearer_token_file.empty();
   if (!ba.password.empty() && !ba.password_file.empty()) {
@@ -678,7 +678,7 @@ net::awaitable<void> loki_sink::close(std::chrono::steady_clock::time_point dead
 
 sink_ptr make_loki_sink(net::any_io_executor ex, const config::receiver& r, ke::metrics& m,
                         diagnostics& problems) {
-  const auto* cfg = std::get_if<config::loki_sink>(&r.sink_);
+  const auto* cfg = std::get_if<config::loki_sink>(&r.sink);
   const std::string path = r.path + ".loki";
   if (cfg == nullptr) {
     problems.push_back({diagnostic::level::error, r.path, "not a loki receiver"});
@@ -699,22 +699,22 @@ sink_ptr make_loki_sink(net::any_io_executor ex, const config::receiver& r, ke::
   }
   std::shared_ptr<net::ssl::context> tls;
   if (endpoint.https()) {
-    tls = http_client::make_tls_context(cfg->tls_, path + ".tls", problems);
+    tls = http_client::make_tls_context(cfg->tls, path + ".tls", problems);
     if (!tls) {
       return nullptr;
     }
   }
-  std::unique_ptr<const route::layout> layout;
-  if (cfg->layout_ && !cfg->layout_->is_null()) {
-    layout = route::layout::compile(*cfg->layout_, path + ".layout", problems);
+  std::unique_ptr<const tmpl::layout> layout;
+  if (cfg->layout && !cfg->layout->is_null()) {
+    layout = tmpl::layout::compile(*cfg->layout, path + ".layout", problems);
     if (!layout) {
       return nullptr;
     }
   }
   std::unique_ptr<spool> sp;
-  if (!cfg->spool_.dir.empty()) {
+  if (!cfg->spool.dir.empty()) {
     std::string error;
-    sp = spool::open(cfg->spool_.dir + "/" + dir_name(r.name), cfg->spool_.max_bytes, &error);
+    sp = spool::open(cfg->spool.dir + "/" + dir_name(r.name), cfg->spool.max_bytes, &error);
     if (!sp) {
       problems.push_back({diagnostic::level::error, path + ".spool.dir", error});
       return nullptr;

@@ -34,14 +34,14 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "core/asio.hpp"
 #include "core/backoff.hpp"
-#include "core/config.hpp"
 #include "core/diagnostic.hpp"
 #include "core/http_client.hpp"
+#include "core/log_limiter.hpp"
 #include "core/metrics.hpp"
 #include "sinks/line_format.hpp"
-#include "sinks/log_limiter.hpp"
 #include "sinks/loki/batcher.hpp"
 #include "sinks/loki/labels.hpp"
 #include "sinks/loki/push_client.hpp"

@@ -104,7 +104,7 @@ push_outcome::kind classify_status(unsigned status) {
 push_client::push_client(net::any_io_executor ex, const url& u,
                          std::shared_ptr<net::ssl::context> tls_context,
                          const config::loki_sink& cfg)
-    : http_(std::move(ex), u, std::move(tls_context), cfg.tls_), target_(u.target), cfg_(cfg) {
+    : http_(std::move(ex), u, std::move(tls_context), cfg.tls), target_(u.target), cfg_(cfg) {
   refresh_credentials(true);
 }
 
@@ -122,15 +122,15 @@ void push_client::refresh_credentials(bool force) {
       return;
     }
     authorization_ = "Bearer " + token;
-  } else if (!cfg_.basic_auth_.username.empty()) {
-    std::string password = cfg_.basic_auth_.password;
-    if (!cfg_.basic_auth_.password_file.empty() &&
-        !read_secret(cfg_.basic_auth_.password_file, password)) {
+  } else if (!cfg_.basic_auth.username.empty()) {
+    std::string password = cfg_.basic_auth.password;
+    if (!cfg_.basic_auth.password_file.empty() &&
+        !read_secret(cfg_.basic_auth.password_file, password)) {
       spdlog::error("loki: cannot read basicAuth.passwordFile {}; keeping the previous password",
-                    cfg_.basic_auth_.password_file);
+                    cfg_.basic_auth.password_file);
       return;
     }
-    authorization_ = "Basic " + base64_encode(cfg_.basic_auth_.username + ":" + password);
+    authorization_ = "Basic " + base64_encode(cfg_.basic_auth.username + ":" + password);
   }
 }
 

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "config/config.hpp"
 #include "core/asio.hpp"
-#include "core/config.hpp"
 #include "core/http_client.hpp"
 #include "sinks/loki/encoder.hpp"
 

@@ -1,0 +1,343 @@
+#include "pipeline/receiver.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+
+namespace ke::pipeline {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+}  // namespace
+
+receiver::receiver(net::any_io_executor ex, std::string name, const config::queue& q, sink_ptr s,
+                   ke::metrics& m)
+    : ex_(std::move(ex)),
+      name_(std::move(name)),
+      max_(std::max<std::size_t>(q.max_records, 1)),
+      policy_(q.on_full),
+      sink_(std::move(s)),
+      metrics_(m),
+      have_records_(ex_, steady::time_point::max()),
+      have_room_(ex_, steady::time_point::max()),
+      retry_timer_(ex_),
+      drained_(ex_),
+      depth_(m.queue_depth(name_)),
+      sent_(m.records_sent(name_)),
+      dropped_full_(m.records_dropped(name_, "queue_full")),
+      dropped_sink_(m.records_dropped(name_, sink_->drop_reason())),
+      dropped_shutdown_(m.records_dropped(name_, "shutdown")),
+      sink_drop_is_error_(sink_->drop_reason() == "rejected") {
+  update_depth();
+}
+
+net::awaitable<void> receiver::sleep_on(net::steady_timer& t) {
+  boost::system::error_code ec;  // operation_aborted is the wake-up, expiry the timeout
+  co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
+}
+
+bool receiver::would_block() const {
+  return accepting_ && policy_ == config::overflow_policy::block && full();
+}
+
+void receiver::enqueue(record_ptr r) {
+  queue_.push_back(std::move(r));
+  update_depth();
+  if (drain_waiting_) {
+    wake(have_records_);
+  }
+}
+
+void receiver::drop_full() {
+  dropped_full_.Increment();
+  if (const auto n = full_log_.allow()) {
+    spdlog::warn("receiver {}: queue full ({} records), dropped {} record(s) (queue.onFull: drop)",
+                 name_, max_, n);
+  }
+}
+
+void receiver::refuse() {
+  if (const auto n = refuse_log_.allow()) {
+    spdlog::error("receiver {}: refused {} record(s) pushed after shutdown began", name_, n);
+  }
+}
+
+void receiver::offer(record_ptr r) {
+  if (!accepting_) {
+    dropped_shutdown_.Increment();
+    refuse();
+  } else if (full() && policy_ == config::overflow_policy::drop) {
+    drop_full();
+  } else {
+    enqueue(std::move(r));  // policy block callers checked would_block() first
+  }
+}
+
+net::awaitable<void> receiver::push(record_ptr r) {
+  while (would_block()) {
+    ++producers_waiting_;
+    co_await sleep_on(have_room_);
+    --producers_waiting_;
+  }
+  offer(std::move(r));
+}
+
+bool receiver::try_push(record_ptr r) {
+  if (!accepting_) {
+    refuse();
+    return false;
+  }
+  if (full()) {
+    return false;
+  }
+  enqueue(std::move(r));
+  return true;
+}
+
+void receiver::start() {
+  if (started_) {
+    return;
+  }
+  started_ = true;
+  net::co_spawn(ex_, drain(), [this](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        spdlog::error("receiver {}: drain stopped: {}", name_, x.what());
+      }
+    }
+    if (abandoned_) {
+      return;
+    }
+    finished_ = true;
+    wake(drained_);
+  });
+}
+
+void receiver::give_up(std::size_t in_flight) {
+  const std::size_t n = in_flight + queue_.size();
+  queue_.clear();
+  update_depth();
+  if (n > 0) {
+    dropped_shutdown_.Increment(static_cast<double>(n));
+    spdlog::error("receiver {}: {} record(s) could not be delivered before the shutdown deadline",
+                  name_, n);
+  }
+}
+
+net::awaitable<bool> receiver::deliver(const std::vector<record_ptr>& batch) {
+  backoff_.reset();
+  const auto n = static_cast<double>(batch.size());
+  while (true) {
+    if (stopping_ && steady::now() >= deadline_) {
+      co_return false;
+    }
+    send_result res = send_result::drop;
+    try {
+      res = co_await sink_->send(batch);
+    } catch (const std::exception& e) {
+      spdlog::error("receiver {}: sink failed: {}", name_, e.what());
+      res = send_result::drop;
+    }
+    if (abandoned_) {
+      co_return false;  // stop() already counted this batch
+    }
+    if (const auto errors = sink_->take_errors()) {
+      metrics_.send_event_errors.inc(static_cast<double>(errors));
+    }
+    switch (res) {
+      case send_result::ok:
+        sent_.Increment(n);
+        co_return true;
+      case send_result::drop:
+        dropped_sink_.Increment(n);
+        if (sink_drop_is_error_) {
+          metrics_.send_event_errors.inc(n);
+          if (const auto k = drop_log_.allow()) {
+            spdlog::warn(
+                "receiver {}: sink rejected {} record(s) ({} failed send(s) since last report)",
+                name_, batch.size(), k);
+          }
+        }
+        co_return true;
+      case send_result::retry:
+        break;
+    }
+    metrics_.send_event_errors.inc();
+    const auto delay = backoff_.next();
+    if (stopping_ && steady::now() + delay >= deadline_) {
+      co_return false;
+    }
+    if (const auto k = retry_log_.allow()) {
+      spdlog::warn(
+          "receiver {}: send of {} record(s) failed, retrying in {} ms ({} failure(s) "
+          "since last report)",
+          name_, batch.size(), delay.count(), k);
+    }
+    retry_timer_.expires_after(delay);
+    co_await sleep_on(retry_timer_);  // stop() cancels it: one last attempt right away
+  }
+}
+
+net::awaitable<void> receiver::drain() {
+  std::vector<record_ptr> batch;
+  batch.reserve(std::min(max_, max_batch));
+  while (true) {
+    while (queue_.empty() && !stopping_) {
+      drain_waiting_ = true;
+      co_await sleep_on(have_records_);
+      drain_waiting_ = false;
+    }
+    if (queue_.empty()) {
+      break;  // stopping, everything delivered
+    }
+    if (stopping_ && steady::now() >= deadline_) {
+      give_up(0);
+      break;
+    }
+    const std::size_t n = std::min(queue_.size(), max_batch);
+    batch.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    update_depth();
+    if (producers_waiting_ > 0) {
+      wake(have_room_);
+    }
+    in_flight_ = n;
+    const bool delivered = co_await deliver(batch);
+    if (abandoned_) {
+      co_return;
+    }
+    in_flight_ = 0;
+    if (!delivered) {
+      give_up(n);
+      break;
+    }
+  }
+  batch.clear();
+  try {
+    co_await sink_->close(deadline_);
+  } catch (const std::exception& e) {
+    spdlog::error("receiver {}: closing the sink failed: {}", name_, e.what());
+  }
+  if (const auto errors = sink_->take_errors()) {
+    metrics_.send_event_errors.inc(static_cast<double>(errors));
+  }
+}
+
+net::awaitable<void> receiver::stop(std::chrono::steady_clock::time_point deadline) {
+  if (!stopping_) {
+    accepting_ = false;
+    stopping_ = true;
+    deadline_ = deadline;
+    wake(have_room_);     // blocked producers see the refusal
+    wake(have_records_);  // the drain sees stopping_
+    wake(retry_timer_);   // a retry waiting on backoff tries once more now
+    start();
+  }
+  while (!finished_ && !abandoned_ && steady::now() < deadline_) {
+    drained_.expires_at(deadline_);
+    co_await sleep_on(drained_);
+  }
+  if (!finished_ && !abandoned_) {
+    abandoned_ = true;
+    give_up(in_flight_);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+dispatcher::dispatcher(const route::rule_tree& tree, std::vector<receiver*> receivers,
+                       ke::metrics& m)
+    : tree_(tree), receivers_(std::move(receivers)), metrics_(m) {}
+
+net::awaitable<void> dispatcher::dispatch(record_ptr r) {
+  scratch_.clear();
+  tree_.route(*r, scratch_);
+  if (scratch_.empty()) {
+    metrics_.records_routed_nowhere().Increment();
+    co_return;
+  }
+  for (std::size_t i = 0; i < scratch_.size(); ++i) {
+    receiver* rc = receivers_.at(scratch_[i]);
+    if (!rc->would_block()) {
+      rc->offer(r);
+      continue;
+    }
+    // Slow path: a full receiver with policy block. scratch_ is shared with other dispatches
+    // that may run while this one waits, so keep a private copy of what is left.
+    const std::vector<std::uint32_t> rest(scratch_.begin() + static_cast<std::ptrdiff_t>(i),
+                                          scratch_.end());
+    for (const auto idx : rest) {
+      co_await receivers_.at(idx)->push(r);
+    }
+    co_return;
+  }
+}
+
+bool dispatcher::try_dispatch(const record_ptr& r) {
+  scratch_.clear();
+  tree_.route(*r, scratch_);
+  if (scratch_.empty()) {
+    metrics_.records_routed_nowhere().Increment();
+    return true;
+  }
+  // A receiver reached k times needs k free slots.
+  for (std::size_t i = 0; i < scratch_.size(); ++i) {
+    const auto idx = scratch_[i];
+    if (std::find(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(i), idx) !=
+        scratch_.begin() + static_cast<std::ptrdiff_t>(i)) {
+      continue;  // counted at its first occurrence
+    }
+    const auto need = static_cast<std::size_t>(std::count(scratch_.begin(), scratch_.end(), idx));
+    if (receivers_.at(idx)->room() < need) {
+      return false;
+    }
+  }
+  for (const auto idx : scratch_) {
+    receivers_[idx]->try_push(r);
+  }
+  return true;
+}
+
+dispatcher::batch_result dispatcher::try_dispatch_all(const std::vector<record_ptr>& records) {
+  std::vector<std::vector<std::uint32_t>> routes(records.size());
+  std::vector<std::size_t> need(receivers_.size(), 0);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    tree_.route(*records[i], routes[i]);
+    for (const auto idx : routes[i]) {
+      ++need.at(idx);
+    }
+  }
+  for (std::size_t idx = 0; idx < need.size(); ++idx) {
+    if (need[idx] == 0) {
+      continue;
+    }
+    if (!receivers_[idx]->accepting()) {
+      return batch_result::closed;
+    }
+    if (receivers_[idx]->capacity() < need[idx]) {
+      return batch_result::too_large;
+    }
+    if (receivers_[idx]->room() < need[idx]) {
+      return batch_result::full;
+    }
+  }
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (routes[i].empty()) {
+      metrics_.records_routed_nowhere().Increment();
+    }
+    for (const auto idx : routes[i]) {
+      receivers_[idx]->try_push(records[i]);
+    }
+  }
+  return batch_result::accepted;
+}
+
+}  // namespace ke::pipeline
