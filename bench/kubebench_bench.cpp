@@ -80,8 +80,8 @@ void BM_IngestHandler(benchmark::State& state) {
   ke::kubebench::ingest_options o;
   o.mode = ke::kubebench::auth_mode::none;
   ke::kubebench::ingest in(
-      o, [](const std::vector<ke::record_ptr>&) { return ke::kubebench::submit_result::accepted; },
-      g, m);
+      o, [](const std::vector<ke::record_ptr>&) { return ke::pipeline::admission::accepted; }, g,
+      m);
   ke::server::request req{http::verb::post, "/api/v1/kube-bench?node=wk1-k8s&target=node", 11};
   req.set(http::field::content_type, "application/json");
   req.body() = body;

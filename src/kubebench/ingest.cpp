@@ -305,7 +305,7 @@ net::awaitable<response> ingest::handle(const request& req) {
   }
 
   switch (submit_(rep.records)) {
-    case submit_result::full: {
+    case pipeline::admission::full: {
       spdlog::warn("kube-bench ingest: pipeline full, 429 for node {} ({} checks)", rep.node_name,
                    rep.records.size());
       auto res =
@@ -314,16 +314,16 @@ net::awaitable<response> ingest::handle(const request& req) {
       res.set(http::field::retry_after, std::to_string(opt_.retry_after.count()));
       co_return res;
     }
-    case submit_result::too_large:
+    case pipeline::admission::too_large:
       co_return reply(http::status::payload_too_large,
                       {{"error", std::to_string(rep.records.size()) +
                                      " checks do not fit in a receiver queue (queue.maxRecords)"}});
-    case submit_result::closed: {
+    case pipeline::admission::closed: {
       auto res = reply(http::status::service_unavailable, {{"error", "shutting down"}});
       res.set(http::field::retry_after, std::to_string(opt_.retry_after.count()));
       co_return res;
     }
-    case submit_result::accepted:
+    case pipeline::admission::accepted:
       break;
   }
   const double now_s = static_cast<double>(po.time_ns / 1000000) / 1000.0;

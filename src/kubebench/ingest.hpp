@@ -27,6 +27,7 @@
 #include "core/record.hpp"
 #include "kubebench/gauges.hpp"
 #include "kubebench/report.hpp"
+#include "pipeline/dispatcher.hpp"
 #include "server/http_server.hpp"
 
 namespace ke::kubebench {
@@ -43,9 +44,8 @@ struct review_result {
 // Validates a bearer token (a TokenReview). The token is a secret: never log it.
 using token_review_fn = std::function<net::awaitable<review_result>(std::string token)>;
 
-enum class submit_result { accepted, full, closed, too_large };
 // Hands all records of one report to the pipeline, all or nothing.
-using submit_fn = std::function<submit_result(const std::vector<record_ptr>&)>;
+using submit_fn = std::function<pipeline::admission(const std::vector<record_ptr>&)>;
 
 struct ingest_options {
   auth_mode mode = auth_mode::token_review;

@@ -54,7 +54,64 @@ net::awaitable<void> push(net::any_io_executor ex, url origin, std::string path,
   }
 }
 
+// The static token (ingest.auth.tokenFile) without its trailing newline; "" when unreadable.
+std::string read_token(const std::string& file) {
+  std::ifstream f(file, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string token = f ? ss.str() : "";
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) {
+    token.pop_back();
+  }
+  return token;
+}
+
+server::options server_options(const config::ingest& in, const std::string& address_flag) {
+  server::options so;
+  so.address = address_flag.empty() ? in.address : address_flag;
+  so.address_name = address_flag.empty() ? "ingest.address" : "-ingest-address";
+  so.max_body_bytes = in.max_body_bytes;
+  so.read_timeout = in.read_timeout;
+  if (!in.tls_cert_file.empty()) {
+    server::tls_server_config t;
+    t.cert_file = in.tls_cert_file;
+    t.key_file = in.tls_key_file;
+    so.tls = t;
+  }
+  return so;
+}
+
 }  // namespace
+
+void ingest_service::validate(const config::config& cfg, const std::string& address_flag,
+                              diagnostics& problems) {
+  const auto& in = cfg.ingest;
+  switch (in.auth_mode) {
+    case config::ingest_auth_mode::none:
+      break;
+    case config::ingest_auth_mode::static_token:
+      if (read_token(in.token_file).empty()) {
+        problems.push_back({diagnostic::level::error, "ingest.auth.tokenFile",
+                            "cannot read a token from \"" + in.token_file + "\""});
+      }
+      break;
+    case config::ingest_auth_mode::token_review:
+      if (in.allowed_service_accounts.empty()) {
+        problems.push_back({diagnostic::level::error, "ingest.auth.allowedServiceAccounts",
+                            "tokenReview (the default) needs at least one namespace:name"});
+      }
+      break;
+  }
+  if (const auto& pg = cfg.kube_bench.pushgateway; !pg.url.empty()) {
+    std::string err;
+    if (!url::parse(pg.url, &err)) {
+      problems.push_back({diagnostic::level::error, "kubeBench.pushgateway.url", err});
+    }
+  }
+  // The listener's options (address, TLS files) are checked by building it, unbound.
+  net::io_context scratch;
+  server::http_server check(scratch.get_executor(), server_options(in, address_flag), problems);
+}
 
 struct ingest_service::impl {
   net::any_io_executor ex;
@@ -70,12 +127,16 @@ struct ingest_service::impl {
 ingest_service::ingest_service(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 ingest_service::~ingest_service() { stop(); }
 
-std::unique_ptr<ingest_service> ingest_service::create(net::any_io_executor ex,
-                                                       const config::config& cfg,
-                                                       const std::string& address_flag,
-                                                       const std::string& kubeconfig_flag,
-                                                       pipeline::dispatcher& dispatch,
-                                                       ke::metrics& m, diagnostics& problems) {
+std::unique_ptr<ingest_service> ingest_service::create(
+    net::any_io_executor ex, const config::config& cfg, const std::string& address_flag,
+    const std::string& kubeconfig_flag, submit_fn submit, ke::metrics& m, diagnostics& problems) {
+  diagnostics found;
+  validate(cfg, address_flag, found);
+  const bool bad = has_errors(found);
+  problems.insert(problems.end(), found.begin(), found.end());
+  if (bad) {
+    return nullptr;
+  }
   const auto& in = cfg.ingest;
   auto p = std::make_unique<impl>();
   p->ex = ex;
@@ -92,28 +153,11 @@ std::unique_ptr<ingest_service> ingest_service::create(net::any_io_executor ex,
       break;
     case config::ingest_auth_mode::static_token: {
       io.mode = auth_mode::static_token;
-      std::ifstream f(in.token_file, std::ios::binary);
-      std::stringstream ss;
-      ss << f.rdbuf();
-      io.static_token = ss.str();
-      while (!io.static_token.empty() &&
-             (io.static_token.back() == '\n' || io.static_token.back() == '\r')) {
-        io.static_token.pop_back();
-      }
-      if (!f || io.static_token.empty()) {
-        problems.push_back({diagnostic::level::error, "ingest.auth.tokenFile",
-                            "cannot read a token from \"" + in.token_file + "\""});
-        return nullptr;
-      }
+      io.static_token = read_token(in.token_file);
       break;
     }
     case config::ingest_auth_mode::token_review: {
       io.mode = auth_mode::token_review;
-      if (io.allowed_service_accounts.empty()) {
-        problems.push_back({diagnostic::level::error, "ingest.auth.allowedServiceAccounts",
-                            "tokenReview (the default) needs at least one namespace:name"});
-        return nullptr;
-      }
       std::string error;
       auto rc = kube::resolve_rest_config(kubeconfig_flag, kube::kube_environment{}, &error);
       if (!rc) {
@@ -135,29 +179,11 @@ std::unique_ptr<ingest_service> ingest_service::create(net::any_io_executor ex,
   }
 
   p->g = std::make_unique<gauges>(m.registry());
-  submit_fn submit = [&dispatch](const std::vector<record_ptr>& rs) {
-    switch (dispatch.try_dispatch_all(rs)) {
-      case pipeline::dispatcher::batch_result::accepted:
-        return submit_result::accepted;
-      case pipeline::dispatcher::batch_result::full:
-        return submit_result::full;
-      case pipeline::dispatcher::batch_result::closed:
-        return submit_result::closed;
-      case pipeline::dispatcher::batch_result::too_large:
-        return submit_result::too_large;
-    }
-    return submit_result::closed;
-  };
   // Pushgateway forwarding wraps the submit: a report is pushed once it was accepted.
   const auto& pg = cfg.kube_bench.pushgateway;
   std::optional<url> pg_url;
   if (!pg.url.empty()) {
-    std::string err;
-    pg_url = url::parse(pg.url, &err);
-    if (!pg_url) {
-      problems.push_back({diagnostic::level::error, "kubeBench.pushgateway.url", err});
-      return nullptr;
-    }
+    pg_url = url::parse(pg.url);  // validated above
   }
   p->handler = std::make_unique<ingest>(std::move(io), std::move(submit), *p->g, m,
                                         p->api ? make_token_reviewer(*p->api) : token_review_fn{});
@@ -180,18 +206,7 @@ std::unique_ptr<ingest_service> ingest_service::create(net::any_io_executor ex,
     };
   }
 
-  server::options so;
-  so.address = p->address;
-  so.address_name = address_flag.empty() ? "ingest.address" : "-ingest-address";
-  so.max_body_bytes = in.max_body_bytes;
-  so.read_timeout = in.read_timeout;
-  if (!in.tls_cert_file.empty()) {
-    server::tls_server_config t;
-    t.cert_file = in.tls_cert_file;
-    t.key_file = in.tls_key_file;
-    so.tls = t;
-  }
-  p->server = std::make_unique<server::http_server>(ex, so, problems);
+  p->server = std::make_unique<server::http_server>(ex, server_options(in, address_flag), problems);
   if (has_errors(problems)) {
     return nullptr;
   }

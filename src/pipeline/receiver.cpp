@@ -21,9 +21,9 @@ receiver::receiver(net::any_io_executor ex, std::string name, const config::queu
       policy_(q.on_full),
       sink_(std::move(s)),
       metrics_(m),
-      have_records_(ex_, steady::time_point::max()),
-      have_room_(ex_, steady::time_point::max()),
-      retry_timer_(ex_),
+      have_records_(ex_),
+      have_room_(ex_),
+      retry_wake_(ex_),
       drained_(ex_),
       depth_(m.queue_depth(name_)),
       sent_(m.records_sent(name_)),
@@ -34,11 +34,6 @@ receiver::receiver(net::any_io_executor ex, std::string name, const config::queu
   update_depth();
 }
 
-net::awaitable<void> receiver::sleep_on(net::steady_timer& t) {
-  boost::system::error_code ec;  // operation_aborted is the wake-up, expiry the timeout
-  co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
-}
-
 bool receiver::would_block() const {
   return accepting_ && policy_ == config::overflow_policy::block && full();
 }
@@ -47,7 +42,7 @@ void receiver::enqueue(record_ptr r) {
   queue_.push_back(std::move(r));
   update_depth();
   if (drain_waiting_) {
-    wake(have_records_);
+    have_records_.notify_all();
   }
 }
 
@@ -79,7 +74,7 @@ void receiver::offer(record_ptr r) {
 net::awaitable<void> receiver::push(record_ptr r) {
   while (would_block()) {
     ++producers_waiting_;
-    co_await sleep_on(have_room_);
+    co_await have_room_.wait();
     --producers_waiting_;
   }
   offer(std::move(r));
@@ -114,7 +109,7 @@ void receiver::start() {
       return;
     }
     finished_ = true;
-    wake(drained_);
+    drained_.notify_all();
   });
 }
 
@@ -178,8 +173,7 @@ net::awaitable<bool> receiver::deliver(const std::vector<record_ptr>& batch) {
           "since last report)",
           name_, batch.size(), delay.count(), k);
     }
-    retry_timer_.expires_after(delay);
-    co_await sleep_on(retry_timer_);  // stop() cancels it: one last attempt right away
+    co_await retry_wake_.wait_until(steady::now() + delay);  // stop() wakes it: one last try now
   }
 }
 
@@ -189,7 +183,7 @@ net::awaitable<void> receiver::drain() {
   while (true) {
     while (queue_.empty() && !stopping_) {
       drain_waiting_ = true;
-      co_await sleep_on(have_records_);
+      co_await have_records_.wait();
       drain_waiting_ = false;
     }
     if (queue_.empty()) {
@@ -207,7 +201,7 @@ net::awaitable<void> receiver::drain() {
     }
     update_depth();
     if (producers_waiting_ > 0) {
-      wake(have_room_);
+      have_room_.notify_all();
     }
     in_flight_ = n;
     const bool delivered = co_await deliver(batch);
@@ -236,108 +230,18 @@ net::awaitable<void> receiver::stop(std::chrono::steady_clock::time_point deadli
     accepting_ = false;
     stopping_ = true;
     deadline_ = deadline;
-    wake(have_room_);     // blocked producers see the refusal
-    wake(have_records_);  // the drain sees stopping_
-    wake(retry_timer_);   // a retry waiting on backoff tries once more now
+    have_room_.notify_all();     // blocked producers see the refusal
+    have_records_.notify_all();  // the drain sees stopping_
+    retry_wake_.notify_all();    // a retry waiting on backoff tries once more now
     start();
   }
   while (!finished_ && !abandoned_ && steady::now() < deadline_) {
-    drained_.expires_at(deadline_);
-    co_await sleep_on(drained_);
+    co_await drained_.wait_until(deadline_);
   }
   if (!finished_ && !abandoned_) {
     abandoned_ = true;
     give_up(in_flight_);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-dispatcher::dispatcher(const route::rule_tree& tree, std::vector<receiver*> receivers,
-                       ke::metrics& m)
-    : tree_(tree), receivers_(std::move(receivers)), metrics_(m) {}
-
-net::awaitable<void> dispatcher::dispatch(record_ptr r) {
-  scratch_.clear();
-  tree_.route(*r, scratch_);
-  if (scratch_.empty()) {
-    metrics_.records_routed_nowhere().Increment();
-    co_return;
-  }
-  for (std::size_t i = 0; i < scratch_.size(); ++i) {
-    receiver* rc = receivers_.at(scratch_[i]);
-    if (!rc->would_block()) {
-      rc->offer(r);
-      continue;
-    }
-    // Slow path: a full receiver with policy block. scratch_ is shared with other dispatches
-    // that may run while this one waits, so keep a private copy of what is left.
-    const std::vector<std::uint32_t> rest(scratch_.begin() + static_cast<std::ptrdiff_t>(i),
-                                          scratch_.end());
-    for (const auto idx : rest) {
-      co_await receivers_.at(idx)->push(r);
-    }
-    co_return;
-  }
-}
-
-bool dispatcher::try_dispatch(const record_ptr& r) {
-  scratch_.clear();
-  tree_.route(*r, scratch_);
-  if (scratch_.empty()) {
-    metrics_.records_routed_nowhere().Increment();
-    return true;
-  }
-  // A receiver reached k times needs k free slots.
-  for (std::size_t i = 0; i < scratch_.size(); ++i) {
-    const auto idx = scratch_[i];
-    if (std::find(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(i), idx) !=
-        scratch_.begin() + static_cast<std::ptrdiff_t>(i)) {
-      continue;  // counted at its first occurrence
-    }
-    const auto need = static_cast<std::size_t>(std::count(scratch_.begin(), scratch_.end(), idx));
-    if (receivers_.at(idx)->room() < need) {
-      return false;
-    }
-  }
-  for (const auto idx : scratch_) {
-    receivers_[idx]->try_push(r);
-  }
-  return true;
-}
-
-dispatcher::batch_result dispatcher::try_dispatch_all(const std::vector<record_ptr>& records) {
-  std::vector<std::vector<std::uint32_t>> routes(records.size());
-  std::vector<std::size_t> need(receivers_.size(), 0);
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    tree_.route(*records[i], routes[i]);
-    for (const auto idx : routes[i]) {
-      ++need.at(idx);
-    }
-  }
-  for (std::size_t idx = 0; idx < need.size(); ++idx) {
-    if (need[idx] == 0) {
-      continue;
-    }
-    if (!receivers_[idx]->accepting()) {
-      return batch_result::closed;
-    }
-    if (receivers_[idx]->capacity() < need[idx]) {
-      return batch_result::too_large;
-    }
-    if (receivers_[idx]->room() < need[idx]) {
-      return batch_result::full;
-    }
-  }
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (routes[i].empty()) {
-      metrics_.records_routed_nowhere().Increment();
-    }
-    for (const auto idx : routes[i]) {
-      receivers_[idx]->try_push(records[i]);
-    }
-  }
-  return batch_result::accepted;
 }
 
 }  // namespace ke::pipeline

@@ -1,5 +1,6 @@
-// A receiver: one bounded queue, one drain coroutine, one sink. The dispatcher routes records
-// into receivers; the queue's overflow policy decides what happens when the sink falls behind.
+// A receiver: one bounded queue, one drain coroutine, one sink. The dispatcher
+// (pipeline/dispatcher.hpp) routes records into receivers; the queue's overflow policy decides what
+// happens when the sink falls behind.
 //
 // Threading: everything runs on the one io_context thread (the executor given at construction);
 // no method may be called from another thread. Lifetime: a receiver must outlive its drain
@@ -15,11 +16,11 @@
 
 #include "config/config.hpp"
 #include "core/asio.hpp"
+#include "core/async.hpp"
 #include "core/backoff.hpp"
 #include "core/log_limiter.hpp"
 #include "core/metrics.hpp"
 #include "core/record.hpp"
-#include "route/rule_tree.hpp"
 #include "sinks/sink.hpp"
 
 namespace ke::pipeline {
@@ -78,8 +79,6 @@ class receiver {
   void refuse();
   void give_up(std::size_t in_flight);
   void update_depth() { depth_.Set(static_cast<double>(queue_.size())); }
-  static void wake(net::steady_timer& t) { t.cancel(); }
-  static net::awaitable<void> sleep_on(net::steady_timer& t);
 
   net::any_io_executor ex_;
   std::string name_;
@@ -89,11 +88,10 @@ class receiver {
   ke::metrics& metrics_;
   std::deque<record_ptr> queue_;
 
-  // Wake-ups: timers set to expire never, cancelled to wake whoever waits on them.
-  net::steady_timer have_records_;  // the drain coroutine waits here for records
-  net::steady_timer have_room_;     // producers with policy block wait here for room
-  net::steady_timer retry_timer_;   // backoff between retries (cancelled by stop)
-  net::steady_timer drained_;       // stop() waits here (expires at its deadline)
+  ke::notifier have_records_;  // the drain coroutine waits here for records
+  ke::notifier have_room_;     // producers with policy block wait here for room
+  ke::notifier retry_wake_;    // backoff between retries (woken by stop)
+  ke::notifier drained_;       // stop() waits here until the drain finished or its deadline
 
   ke::backoff backoff_;
   bool started_ = false;
@@ -117,30 +115,6 @@ class receiver {
   log_limiter retry_log_;
   log_limiter drop_log_;
   log_limiter refuse_log_;
-};
-
-// Routes each record through the rule tree into the receivers it reaches.
-class dispatcher {
- public:
-  // receivers: in config order, the indices rule_tree::route() returns.
-  dispatcher(const route::rule_tree& tree, std::vector<receiver*> receivers, ke::metrics& m);
-  // Suspends only when a reached receiver with policy block is full. A receiver reached twice
-  // gets the record twice (resmoio semantics); receivers are fed in route order.
-  net::awaitable<void> dispatch(record_ptr r);
-  // For sources that cannot wait (ingest): true if every reached receiver had room and took it.
-  // If any reached receiver is full, nothing is enqueued and false is returned.
-  bool try_dispatch(const record_ptr& r);
-  // All or nothing for several records (one kube-bench report): enqueues every record only if
-  // every reached receiver has room for all of them. closed when a reached receiver is stopped;
-  // too_large when a receiver's whole queue could never hold them (a retry cannot succeed).
-  enum class batch_result { accepted, full, closed, too_large };
-  batch_result try_dispatch_all(const std::vector<record_ptr>& records);
-
- private:
-  const route::rule_tree& tree_;
-  std::vector<receiver*> receivers_;
-  ke::metrics& metrics_;
-  std::vector<std::uint32_t> scratch_;
 };
 
 }  // namespace ke::pipeline

@@ -74,6 +74,39 @@ overloaded(F...) -> overloaded<F...>;
 
 }  // namespace
 
+void validate(const config::receiver& r, diagnostics& problems) {
+  std::unique_ptr<const tmpl::layout> layout;
+  std::visit(overloaded{
+                 [&](const config::stdout_sink& c) {
+                   compile_layout(c.layout, r.path + ".stdout.layout", problems, layout);
+                 },
+                 [&](const config::file_sink& c) {
+                   if (c.path.empty()) {
+                     add_error(problems, r.path + ".file.path", "required");
+                   }
+                   compile_layout(c.layout, r.path + ".file.layout", problems, layout);
+                 },
+                 [&](const config::loki_sink& c) {
+                   const std::string path = r.path + ".loki";
+                   diagnostics found;
+                   loki::validate_loki_config(c, path, found);
+                   if (!has_errors(found)) {
+                     const auto endpoint = url::parse(c.url);
+                     if (endpoint && endpoint->https()) {
+                       http_client::make_tls_context(c.tls, path + ".tls", found);
+                     }
+                   }
+                   problems.insert(problems.end(), found.begin(), found.end());
+                   compile_layout(c.layout, path + ".layout", problems, layout);
+                 },
+                 [&](const config::webhook_sink&) {
+                   add_error(problems, r.path + ".webhook", "not implemented yet");
+                 },
+                 [&](const config::unsupported_sink&) {},
+             },
+             r.sink);
+}
+
 sink_ptr make_sink(net::any_io_executor ex, const config::receiver& r, ke::metrics& m,
                    diagnostics& problems) {
   return std::visit(

@@ -7,6 +7,11 @@
 
 namespace ke::sinks {
 
+// Checks a receiver's settings without opening anything: layouts compile, required keys,
+// Loki's settings (URL, labels, limits), TLS files load, unimplemented kinds. What check-config
+// reports; make_sink can then fail only on the environment (a file it cannot open).
+void validate(const config::receiver& r, diagnostics& problems);
+
 // Returns nullptr and adds an error diagnostic when the sink cannot be built (e.g. file path
 // cannot be opened, invalid layout template).
 sink_ptr make_sink(net::any_io_executor ex, const config::receiver& r, ke::metrics& m,

@@ -22,6 +22,10 @@ std::string read(const std::string& name) {
   return ss.str();
 }
 
+submit_fn submit_to(pipeline::dispatcher& d) {
+  return [&d](const std::vector<record_ptr>& rs) { return d.admit(rs); };
+}
+
 // Verifies that ingest.tls serves HTTPS on the ingest address and that an accepted report's
 // checks land in the queue of the receiver the route tree names.
 TEST(IngestService, TlsListenerFeedsReceivers) {
@@ -47,11 +51,11 @@ TEST(IngestService, TlsListenerFeedsReceivers) {
   pipeline::receiver rc(ioc.get_executor(), "bench", config::queue{},
                         std::make_unique<sinks::null_sink>("test"), m);
   pipeline::dispatcher d(*tree, {&rc}, m);
-  auto svc = ingest_service::create(ioc.get_executor(), cfg, "", "", d, m, problems);
+  auto svc = ingest_service::create(ioc.get_executor(), cfg, "", "", submit_to(d), m, problems);
   ASSERT_NE(svc, nullptr) << (problems.empty() ? "" : problems[0].to_string());
   const auto port = svc->start();
 
-  config::tls t;
+  tls_options t;
   t.ca_file = tls_dir + "/ca.pem";
   diagnostics tls_problems;
   auto ctx = http_client::make_tls_context(t, "test", tls_problems);
@@ -90,14 +94,16 @@ TEST(IngestService, BadSettingsAreProblems) {
   diagnostics problems;
   auto tree = route::rule_tree::compile({}, {}, problems);
   pipeline::dispatcher d(*tree, {}, m);
-  EXPECT_EQ(ingest_service::create(ioc.get_executor(), cfg, "", "", d, m, problems), nullptr);
+  EXPECT_EQ(ingest_service::create(ioc.get_executor(), cfg, "", "", submit_to(d), m, problems),
+            nullptr);
   ASSERT_FALSE(problems.empty());
   EXPECT_EQ(problems[0].path, "ingest.auth.tokenFile");
 
   problems.clear();
   cfg.ingest.auth_mode = config::ingest_auth_mode::none;
-  EXPECT_EQ(ingest_service::create(ioc.get_executor(), cfg, "bad-address", "", d, m, problems),
-            nullptr);
+  EXPECT_EQ(
+      ingest_service::create(ioc.get_executor(), cfg, "bad-address", "", submit_to(d), m, problems),
+      nullptr);
   ASSERT_FALSE(problems.empty());
   EXPECT_EQ(problems[0].path, "-ingest-address");
 }

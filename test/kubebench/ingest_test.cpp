@@ -25,7 +25,7 @@ class IngestTest : public ::testing::Test {
     ingest_ = std::make_unique<ingest>(
         std::move(opt),
         [this](const std::vector<record_ptr>& rs) {
-          if (next_ == submit_result::accepted) {
+          if (next_ == pipeline::admission::accepted) {
             submitted_.insert(submitted_.end(), rs.begin(), rs.end());
           }
           return next_;
@@ -73,7 +73,7 @@ class IngestTest : public ::testing::Test {
   ke::metrics metrics_;
   gauges gauges_;
   std::unique_ptr<ingest> ingest_;
-  submit_result next_ = submit_result::accepted;
+  pipeline::admission next_ = pipeline::admission::accepted;
   std::vector<record_ptr> submitted_;
   int reviews_ = 0;
 };
@@ -178,14 +178,14 @@ TEST_F(IngestTest, TextReport) {
 // queue could never hold the report; nothing is taken and the gauges keep the previous report.
 TEST_F(IngestTest, PipelineFull) {
   make({});
-  next_ = submit_result::full;
+  next_ = pipeline::admission::full;
   auto res = post("/api/v1/kube-bench?node=n", read("result.json"));
   EXPECT_EQ(res.result(), http::status::too_many_requests);
   EXPECT_EQ(res[http::field::retry_after], "5");
-  next_ = submit_result::closed;
+  next_ = pipeline::admission::closed;
   EXPECT_EQ(post("/api/v1/kube-bench?node=n", read("result.json")).result(),
             http::status::service_unavailable);
-  next_ = submit_result::too_large;
+  next_ = pipeline::admission::too_large;
   EXPECT_EQ(post("/api/v1/kube-bench?node=n", read("result.json")).result(),
             http::status::payload_too_large);
   EXPECT_EQ(gauges_.pairs(), 0u);

@@ -1,10 +1,11 @@
+#include "pipeline/dispatcher.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
 #include <vector>
 
-#include "pipeline/receiver.hpp"
 #include "route/rule_tree.hpp"
 #include "support/fake_sink.hpp"
 
@@ -92,56 +93,56 @@ TEST_F(dispatcher_test, unmatched_record_counts_routed_nowhere) {
   ASSERT_TRUE(*done);
   EXPECT_EQ(a->size(), 0u);
   EXPECT_DOUBLE_EQ(m.records_routed_nowhere().Value(), 1);
-  EXPECT_TRUE(d->try_dispatch(make_record(2, "Started")));
+  EXPECT_EQ(d->admit({make_record(2, "Started")}), admission::accepted);
   EXPECT_DOUBLE_EQ(m.records_routed_nowhere().Value(), 2);
 }
 
 // Verifies that only the receivers whose rules match get the record.
 TEST_F(dispatcher_test, routes_by_rule) {
   build({match_rule("a", "^Killing$"), match_rule("b", "^Started$")});
-  EXPECT_TRUE(d->try_dispatch(make_record(1, "Started")));
-  EXPECT_TRUE(d->try_dispatch(make_record(2, "Killing")));
-  EXPECT_TRUE(d->try_dispatch(make_record(3, "Started")));
+  EXPECT_EQ(d->admit({make_record(1, "Started")}), admission::accepted);
+  EXPECT_EQ(d->admit({make_record(2, "Killing")}), admission::accepted);
+  EXPECT_EQ(d->admit({make_record(3, "Started")}), admission::accepted);
   EXPECT_EQ(a->size(), 1u);
   EXPECT_EQ(b->size(), 2u);
 }
 
-// Verifies that try_dispatch enqueues nothing when any reached receiver is full.
-TEST_F(dispatcher_test, try_dispatch_is_all_or_nothing) {
+// Verifies that admit enqueues nothing when any reached receiver is full.
+TEST_F(dispatcher_test, admit_one_is_all_or_nothing) {
   build({match_rule("a"), match_rule("b")}, /*max_a=*/5, /*max_b=*/1);
-  ASSERT_TRUE(d->try_dispatch(make_record(1)));
+  ASSERT_EQ(d->admit({make_record(1)}), admission::accepted);
   EXPECT_EQ(a->size(), 1u);
   EXPECT_EQ(b->size(), 1u);
-  EXPECT_FALSE(d->try_dispatch(make_record(2)));  // b is full
-  EXPECT_EQ(a->size(), 1u);                       // a did not take it either
+  EXPECT_EQ(d->admit({make_record(2)}), admission::full);  // b is full
+  EXPECT_EQ(a->size(), 1u);                                // a did not take it either
   EXPECT_EQ(b->size(), 1u);
   EXPECT_DOUBLE_EQ(m.records_dropped("a", "queue_full").Value(), 0);
   EXPECT_DOUBLE_EQ(m.records_dropped("b", "queue_full").Value(), 0);
 }
 
-// Verifies that try_dispatch needs one free slot per time a receiver is reached.
-TEST_F(dispatcher_test, try_dispatch_counts_duplicate_slots) {
+// Verifies that admit needs one free slot per time a receiver is reached.
+TEST_F(dispatcher_test, admit_counts_duplicate_slots) {
   build({match_rule("a"), match_rule("a")}, /*max_a=*/3);
-  ASSERT_TRUE(d->try_dispatch(make_record(1)));
+  ASSERT_EQ(d->admit({make_record(1)}), admission::accepted);
   EXPECT_EQ(a->size(), 2u);
-  EXPECT_FALSE(d->try_dispatch(make_record(2)));  // needs 2, 1 free
+  EXPECT_EQ(d->admit({make_record(2)}), admission::full);  // needs 2, 1 free
   EXPECT_EQ(a->size(), 2u);
 }
 
-// Verifies that try_dispatch_all takes all records of a batch or none: full when a reached
+// Verifies that admit takes all records of a batch or none: full when a reached
 // receiver lacks room for the whole batch, too_large when its queue could never hold it.
-TEST_F(dispatcher_test, try_dispatch_all_is_all_or_nothing) {
+TEST_F(dispatcher_test, admit_is_all_or_nothing) {
   build({match_rule("a"), match_rule("b", "Started")}, /*max_a=*/10, /*max_b=*/3);
-  using result = dispatcher::batch_result;
+  using result = admission;
   const std::vector<record_ptr> three = {make_record(1), make_record(2, "Killing"), make_record(3)};
-  ASSERT_EQ(d->try_dispatch_all(three), result::accepted);
+  ASSERT_EQ(d->admit(three), result::accepted);
   EXPECT_EQ(a->size(), 3u);
-  EXPECT_EQ(b->size(), 2u);                             // only the Started ones
-  EXPECT_EQ(d->try_dispatch_all(three), result::full);  // b needs 2, has 1 free
+  EXPECT_EQ(b->size(), 2u);                  // only the Started ones
+  EXPECT_EQ(d->admit(three), result::full);  // b needs 2, has 1 free
   EXPECT_EQ(a->size(), 3u);
   EXPECT_EQ(b->size(), 2u);
   const std::vector<record_ptr> five(5, make_record(4));
-  EXPECT_EQ(d->try_dispatch_all(five), result::too_large);  // b holds at most 3
+  EXPECT_EQ(d->admit(five), result::too_large);  // b holds at most 3
   EXPECT_EQ(a->size(), 3u);
 }
 
@@ -158,8 +159,8 @@ TEST_F(dispatcher_test, dispatch_waits_for_full_receiver) {
   EXPECT_FALSE(*d2);         // b is full
   EXPECT_EQ(a->size(), 2u);  // a was fed before b was reached
   EXPECT_EQ(b->size(), 1u);
-  // A try_dispatch meanwhile must not disturb the suspended dispatch.
-  EXPECT_FALSE(d->try_dispatch(make_record(3)));
+  // An admit meanwhile must not disturb the suspended dispatch.
+  EXPECT_EQ(d->admit({make_record(3)}), admission::full);
   b->start();
   ASSERT_TRUE(run_until(ioc, [&] { return *d2 && sb->delivered.size() == 2; }));
   EXPECT_EQ(sb->delivered[0], r1);
