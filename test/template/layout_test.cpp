@@ -54,7 +54,7 @@ std::string render(const json& spec, const record& r) {
 }
 
 // Verifies that the README "Customizing Payload" layout renders to Go's json.Marshal output.
-TEST(layout, ReadmeCustomizingPayload) {
+TEST(TemplateLayout, ReadmeCustomizingPayload) {
   json spec = json::parse(R"({
     "region": "us-west-2",
     "eventType": "kubernetes-event",
@@ -81,7 +81,7 @@ TEST(layout, ReadmeCustomizingPayload) {
 }
 
 // Verifies that the README Kafka layout renders, including GetTimestampISO8601.
-TEST(layout, ReadmeKafkaLayout) {
+TEST(TemplateLayout, ReadmeKafkaLayout) {
   json spec = json::parse(R"({
     "kind": "{{ .InvolvedObject.Kind }}",
     "namespace": "{{ .InvolvedObject.Namespace }}",
@@ -98,7 +98,7 @@ TEST(layout, ReadmeKafkaLayout) {
 }
 
 // Verifies resmoio's TestLayoutConvert: nested maps, lists of templates, constants.
-TEST(layout, NestedMapsAndLists) {
+TEST(TemplateLayout, NestedMapsAndLists) {
   json spec = json::parse(R"({
     "details": {"message": "{{ .Message }}", "kind": "{{ .InvolvedObject.Kind }}",
                 "tags": ["sre", "{{ .Type }}"]},
@@ -110,27 +110,27 @@ TEST(layout, NestedMapsAndLists) {
 }
 
 // Verifies that non-string scalars in a layout render as null (convertTemplate's default).
-TEST(layout, NonStringLeavesAreNull) {
+TEST(TemplateLayout, NonStringLeavesAreNull) {
   json spec = json::parse(R"({"count": 5, "flag": true, "nothing": null, "list": [1, "x"]})");
   EXPECT_EQ(render(spec, event_record()),
             R"({"count":null,"flag":null,"list":[null,"x"],"nothing":null})");
 }
 
 // Verifies that an empty layout renders {} and a null layout renders the full record.
-TEST(layout, EmptyAndNullLayouts) {
+TEST(TemplateLayout, EmptyAndNullLayouts) {
   record r = event_record();
   EXPECT_EQ(render(json::object(), r), "{}");
   EXPECT_EQ(render(json(nullptr), r), r.line);
 }
 
 // Verifies that output keys are sorted bytewise, as Go marshals maps.
-TEST(layout, KeysSortedLikeGo) {
+TEST(TemplateLayout, KeysSortedLikeGo) {
   json spec = json::parse(R"({"b": "1", "a": "2", "C": "3", "a.b": "4"})");
   EXPECT_EQ(render(spec, event_record()), R"({"C":"3","a":"2","a.b":"4","b":"1"})");
 }
 
 // Verifies that a template error is a compile error naming the layout path and key.
-TEST(layout, InvalidTemplateNamesPathAndKey) {
+TEST(TemplateLayout, InvalidTemplateNamesPathAndKey) {
   json spec = json::parse(R"({"details": {"msg": "{{ .message }}"}})");
   diagnostics problems;
   EXPECT_EQ(layout::compile(spec, "receivers[2].loki.layout", problems), nullptr);
@@ -141,7 +141,7 @@ TEST(layout, InvalidTemplateNamesPathAndKey) {
 }
 
 // Verifies that an unsupported function is reported, not rendered as an empty string.
-TEST(layout, UnsupportedFunctionIsCompileError) {
+TEST(TemplateLayout, UnsupportedFunctionIsCompileError) {
   json spec = json::parse(R"({"a": "{{ .Reason }}", "list": ["ok", "{{ sha256sum .Message }}"]})");
   diagnostics problems;
   EXPECT_EQ(layout::compile(spec, "receivers[0].file.layout", problems), nullptr);
@@ -151,7 +151,7 @@ TEST(layout, UnsupportedFunctionIsCompileError) {
 }
 
 // Verifies that a layout that is not a map is rejected.
-TEST(layout, NonMapLayoutIsError) {
+TEST(TemplateLayout, NonMapLayoutIsError) {
   diagnostics problems;
   EXPECT_EQ(layout::compile(json("{{ .Message }}"), "receivers[0].stdout.layout", problems),
             nullptr);
@@ -160,7 +160,7 @@ TEST(layout, NonMapLayoutIsError) {
 }
 
 // Verifies that an execution error fails the render and names the key.
-TEST(layout, ExecutionErrorFailsRender) {
+TEST(TemplateLayout, ExecutionErrorFailsRender) {
   json spec = json::parse(R"({"series": "{{ .Series.Count }}"})");
   std::string out = render(spec, event_record());
   EXPECT_EQ(out.rfind("RENDER ERROR: ", 0), 0u) << out;
@@ -169,13 +169,13 @@ TEST(layout, ExecutionErrorFailsRender) {
 }
 
 // Verifies that missing map keys render as "<no value>" inside the JSON, as in resmoio.
-TEST(layout, MissingKeyRendersNoValue) {
+TEST(TemplateLayout, MissingKeyRendersNoValue) {
   json spec = json::parse(R"({"owner": "{{ .InvolvedObject.Labels.owner }}"})");
   EXPECT_EQ(render(spec, event_record()), R"({"owner":"\u003cno value\u003e"})");
 }
 
 // Verifies that de_dot replaces dots in the four label/annotation maps only, keeping Go order.
-TEST(layout, DeDotRewritesLabelAndAnnotationKeys) {
+TEST(TemplateLayout, DeDotRewritesLabelAndAnnotationKeys) {
   record r = event_record();
   ordered_json d = de_dot(r.doc);
   EXPECT_EQ(go_json(d["metadata"]["labels"]), R"({"a_a":"2","a_b":"1"})");
@@ -188,13 +188,13 @@ TEST(layout, DeDotRewritesLabelAndAnnotationKeys) {
 }
 
 // Verifies that de_dot leaves documents without labels unchanged.
-TEST(layout, DeDotWithoutLabels) {
+TEST(TemplateLayout, DeDotWithoutLabels) {
   ordered_json doc = {{"metadata", {{"name", "a.b"}}}, {"involvedObject", {{"kind", "Pod"}}}};
   EXPECT_EQ(de_dot(doc), doc);
 }
 
 // Verifies that templates see the de-dotted document when rendering one (deDot before layout).
-TEST(layout, RenderDeDottedDocument) {
+TEST(TemplateLayout, RenderDeDottedDocument) {
   record r = event_record();
   json spec = json::parse(R"({"labels": "{{ toJson .InvolvedObject.Labels }}"})");
   diagnostics problems;
@@ -207,7 +207,7 @@ TEST(layout, RenderDeDottedDocument) {
 }
 
 // Verifies that a null layout rendering a document gives the document's Go JSON.
-TEST(layout, NullLayoutRendersDocument) {
+TEST(TemplateLayout, NullLayoutRendersDocument) {
   record r = event_record();
   diagnostics problems;
   auto l = layout::compile(json(nullptr), "layout", problems);
