@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class app_test : public ::testing::Test {
+class AppTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir = fs::temp_directory_path() /
@@ -43,7 +43,7 @@ class app_test : public ::testing::Test {
 const char* routes_to_r = "route:\n  routes:\n    - match:\n        - receiver: r\n";
 
 // Verifies that a valid config passes and the message names the file.
-TEST_F(app_test, valid_config_is_ok) {
+TEST_F(AppTest, ValidConfigIsOk) {
   EXPECT_EQ(check(std::string(routes_to_r) + "receivers:\n  - name: r\n    stdout: {}\n"), 0)
       << err.str();
   EXPECT_NE(err.str().find("config.yaml: OK"), std::string::npos) << err.str();
@@ -51,7 +51,7 @@ TEST_F(app_test, valid_config_is_ok) {
 
 // Verifies the observation of issue 10: a webhook receiver passed check-config and then run
 // exited 1 ("not implemented yet"). Now check-config says so.
-TEST_F(app_test, webhook_receiver_fails_check_config_as_run_does) {
+TEST_F(AppTest, WebhookReceiverFailsCheckConfigAsRunDoes) {
   EXPECT_EQ(check(std::string(routes_to_r) +
                   "receivers:\n  - name: r\n    webhook:\n      endpoint: http://x/\n"),
             1);
@@ -61,7 +61,7 @@ TEST_F(app_test, webhook_receiver_fails_check_config_as_run_does) {
 
 // Verifies that receiver settings only the sink factory checked (file path, TLS files of an
 // https Loki) are check-config errors naming the key.
-TEST_F(app_test, sink_settings_are_checked) {
+TEST_F(AppTest, SinkSettingsAreChecked) {
   EXPECT_EQ(check(std::string(routes_to_r) + "receivers:\n  - name: r\n    file: {}\n"), 1);
   EXPECT_NE(err.str().find("receivers[0].file.path: required"), std::string::npos) << err.str();
 
@@ -75,7 +75,7 @@ TEST_F(app_test, sink_settings_are_checked) {
 
 // Verifies that the ingest settings are checked when the ingest is on (config or flag), and
 // not when it is off.
-TEST_F(app_test, ingest_settings_are_checked_when_enabled) {
+TEST_F(AppTest, IngestSettingsAreCheckedWhenEnabled) {
   const std::string base = std::string(routes_to_r) + "receivers:\n  - name: r\n    stdout: {}\n";
   const std::string ingest =
       "ingest:\n  auth:\n    mode: staticToken\n    tokenFile: /nonexistent/token\n";
@@ -87,7 +87,7 @@ TEST_F(app_test, ingest_settings_are_checked_when_enabled) {
 }
 
 // Verifies that the metrics listener's -metrics-tls-config is part of the validation.
-TEST_F(app_test, metrics_web_config_is_checked) {
+TEST_F(AppTest, MetricsWebConfigIsChecked) {
   const auto file = dir / "config.yaml";
   std::ofstream(file) << routes_to_r << "receivers:\n  - name: r\n    stdout: {}\n";
   flags f;

@@ -39,16 +39,16 @@ struct expand_case {
   const char* expected;
 };
 
-class expand_env_table : public ::testing::TestWithParam<expand_case> {};
+class ExpandEnvTable : public ::testing::TestWithParam<expand_case> {};
 
 // Verifies that each input expands exactly as Go's os.Expand would with the same mapping.
-TEST_P(expand_env_table, matches_go_os_expand) {
+TEST_P(ExpandEnvTable, MatchesGoOsExpand) {
   const auto& c = GetParam();
   EXPECT_EQ(expand_env(c.input, table_env), c.expected) << "input: " << c.input;
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    go_rules, expand_env_table,
+    GoRules, ExpandEnvTable,
     ::testing::Values(
         expand_case{"", ""},  // nothing to do
         expand_case{"plain text, no dollar", "plain text, no dollar"},
@@ -77,7 +77,7 @@ INSTANTIATE_TEST_SUITE_P(
         expand_case{"end$$$", "endPID$"}));
 
 // Verifies that the lookup is asked for the exact names Go would pass to the mapping function.
-TEST(expand_env, passes_go_names_to_lookup) {
+TEST(ExpandEnv, PassesGoNamesToLookup) {
   std::vector<std::string> asked;
   const auto record = [&](std::string_view name) -> std::optional<std::string> {
     asked.emplace_back(name);
@@ -88,7 +88,7 @@ TEST(expand_env, passes_go_names_to_lookup) {
 }
 
 // Verifies that the ::getenv overload reads the process environment and treats unset as "".
-TEST(expand_env, reads_process_environment) {
+TEST(ExpandEnv, ReadsProcessEnvironment) {
   ::setenv("KE_EXPAND_ENV_TEST_VAR", "from-env", 1);
   ::unsetenv("KE_EXPAND_ENV_TEST_UNSET");
   EXPECT_EQ(expand_env("url: ${KE_EXPAND_ENV_TEST_VAR}/x$KE_EXPAND_ENV_TEST_UNSET"),
@@ -97,7 +97,7 @@ TEST(expand_env, reads_process_environment) {
 }
 
 // Verifies that a value is inserted verbatim: "$" inside a variable's value is not expanded again.
-TEST(expand_env, does_not_expand_values_recursively) {
+TEST(ExpandEnv, DoesNotExpandValuesRecursively) {
   const auto env = [](std::string_view name) -> std::optional<std::string> {
     if (name == "PASS") {
       return std::string("p$HOME${X}");

@@ -64,7 +64,7 @@ const sink& only_sink(const load_result& r) {
 // Top-level keys and defaults
 
 // Verifies that an empty document yields resmoio's defaults and no errors.
-TEST(config_loader, empty_document_gives_defaults) {
+TEST(ConfigLoader, EmptyDocumentGivesDefaults) {
   auto r = load("");
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.cfg.log_level, "info");
@@ -80,7 +80,7 @@ TEST(config_loader, empty_document_gives_defaults) {
 }
 
 // Verifies that explicit zeros are replaced by the defaults like resmoio does (0 -> 5/10/1024).
-TEST(config_loader, zero_values_become_defaults) {
+TEST(ConfigLoader, ZeroValuesBecomeDefaults) {
   auto r = load("kubeQPS: 0\nkubeBurst: 0\ncacheSize: 0\nmaxEventAgeSeconds: 0\n");
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.cfg.kube_qps, 5);
@@ -90,7 +90,7 @@ TEST(config_loader, zero_values_become_defaults) {
 }
 
 // Verifies that every scalar top-level key is read into the config.
-TEST(config_loader, reads_all_top_level_keys) {
+TEST(ConfigLoader, ReadsAllTopLevelKeys) {
   auto r = load(R"(logLevel: warn
 logFormat: json
 maxEventAgeSeconds: 60
@@ -122,7 +122,7 @@ cacheSize: 4096
 }
 
 // Verifies the watch additions eventsAPIVersion and exportRepeatedEvents and their defaults.
-TEST(config_loader, reads_watch_additions) {
+TEST(ConfigLoader, ReadsWatchAdditions) {
   auto defaults = load("");
   EXPECT_EQ(defaults.cfg.events_api_version, "v1");
   EXPECT_TRUE(defaults.cfg.export_repeated_events);
@@ -136,7 +136,7 @@ TEST(config_loader, reads_watch_additions) {
 }
 
 // Verifies that the log level is matched case-insensitively (zerolog.ParseLevel) and normalized.
-TEST(config_loader, log_level_is_case_insensitive) {
+TEST(ConfigLoader, LogLevelIsCaseInsensitive) {
   auto r = load("logLevel: DEBUG\n");
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.cfg.log_level, "debug");
@@ -148,7 +148,7 @@ TEST(config_loader, log_level_is_case_insensitive) {
 }
 
 // Verifies that throttlePeriod alone is the deprecated alias of maxEventAgeSeconds.
-TEST(config_loader, throttle_period_is_deprecated_alias) {
+TEST(ConfigLoader, ThrottlePeriodIsDeprecatedAlias) {
   auto r = load("throttlePeriod: 30\n");
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.cfg.max_event_age_seconds, 30);
@@ -157,7 +157,7 @@ TEST(config_loader, throttle_period_is_deprecated_alias) {
 }
 
 // Verifies that a valid metricsNamePrefix suppresses the recommendation and an empty one warns.
-TEST(config_loader, metrics_name_prefix_recommendation) {
+TEST(ConfigLoader, MetricsNamePrefixRecommendation) {
   EXPECT_THAT(lines(load("metricsNamePrefix: ke_:x_\n"), diagnostic::level::warning), IsEmpty());
   auto r = load("metricsNamePrefix: \"\"\n");
   EXPECT_TRUE(r.ok());
@@ -165,14 +165,14 @@ TEST(config_loader, metrics_name_prefix_recommendation) {
 }
 
 // Verifies that an empty leaderElectionID falls back to the default lease name.
-TEST(config_loader, empty_leader_election_id_uses_default) {
+TEST(ConfigLoader, EmptyLeaderElectionIdUsesDefault) {
   auto r = load("leaderElection: {enabled: true, leaderElectionID: \"\"}\n");
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.cfg.leader_election.leader_election_id, "kubernetes-event-exporter");
 }
 
 // Verifies that negative numbers are rejected with the key's path.
-TEST(config_loader, negative_numbers_are_errors) {
+TEST(ConfigLoader, NegativeNumbersAreErrors) {
   auto r = load("kubeQPS: -1\nkubeBurst: -2\nmaxEventAgeSeconds: -3\n");
   EXPECT_THAT(errors(r), ElementsAre("kubeQPS: must not be negative",
                                      "kubeBurst: value -2 out of range [0, 2147483647]",
@@ -181,7 +181,7 @@ TEST(config_loader, negative_numbers_are_errors) {
 }
 
 // Verifies that a document that is not a map is one error, and nothing throws.
-TEST(config_loader, top_level_list_is_an_error) {
+TEST(ConfigLoader, TopLevelListIsAnError) {
   auto r = load("- a\n- b\n");
   EXPECT_THAT(errors(r), ElementsAre("config.yaml: expected a map at the top level, got a list"));
 }
@@ -190,7 +190,7 @@ TEST(config_loader, top_level_list_is_an_error) {
 // Environment expansion and YAML syntax
 
 // Verifies that ${VAR} is expanded over the whole text before the YAML is parsed.
-TEST(config_loader, expands_environment_before_parsing) {
+TEST(ConfigLoader, ExpandsEnvironmentBeforeParsing) {
   auto r = load(R"(receivers:
   - name: loki
     loki:
@@ -213,7 +213,7 @@ $EXTRA_KEY: 1
 
 // Verifies that a YAML syntax error is one error with file:line:column and the quoting hint
 // when the offending line contains "{{".
-TEST(config_loader, yaml_syntax_error_with_template_has_hint) {
+TEST(ConfigLoader, YamlSyntaxErrorWithTemplateHasHint) {
   auto r = load("route:\n  match:\n    - message: {{ .Message }} here\n");
   EXPECT_THAT(errors(r),
               ElementsAre("config.yaml:3:31: invalid YAML: end of map not found in line \"    - "
@@ -223,7 +223,7 @@ TEST(config_loader, yaml_syntax_error_with_template_has_hint) {
 }
 
 // Verifies that a YAML syntax error without "{{" has no quoting hint.
-TEST(config_loader, yaml_syntax_error_without_template_has_no_hint) {
+TEST(ConfigLoader, YamlSyntaxErrorWithoutTemplateHasNoHint) {
   auto r = load("a: [1, 2\n");
   ASSERT_EQ(r.problems.size(), 1u);
   EXPECT_EQ(r.problems[0].severity, diagnostic::level::error);
@@ -234,21 +234,21 @@ TEST(config_loader, yaml_syntax_error_without_template_has_no_hint) {
 
 // Verifies that an unquoted template that still parses (as a nested flow map) is a type error
 // carrying the quoting hint.
-TEST(config_loader, unquoted_template_value_is_type_error_with_hint) {
+TEST(ConfigLoader, UnquotedTemplateValueIsTypeErrorWithHint) {
   auto r = load("route:\n  match:\n    - message: {{ .Message }}\n");
   EXPECT_THAT(errors(r), ElementsAre("route.match[0].message: expected a string, got a map (Need "
                                      "to wrap values with special characters in quotes)"));
 }
 
 // Verifies that a key given twice in one map is an error naming the first line.
-TEST(config_loader, duplicate_key_is_an_error) {
+TEST(ConfigLoader, DuplicateKeyIsAnError) {
   auto r = load("logLevel: info\nlogLevel: debug\n");
   EXPECT_THAT(errors(r), ElementsAre("logLevel: duplicate key (first defined on line 1)"));
   EXPECT_EQ(r.cfg.log_level, "info");
 }
 
 // Verifies that load_file reports an unreadable file as an error instead of throwing.
-TEST(config_loader, unreadable_file_is_an_error) {
+TEST(ConfigLoader, UnreadableFileIsAnError) {
   const std::string missing = std::string(KE_TEST_DATA) + "/config-bad/does-not-exist.yaml";
   auto r = load_file(missing);
   EXPECT_FALSE(r.ok());
@@ -257,7 +257,7 @@ TEST(config_loader, unreadable_file_is_an_error) {
 }
 
 // Verifies that hostile inputs produce diagnostics but never exceptions.
-TEST(config_loader, never_throws_on_garbage) {
+TEST(ConfigLoader, NeverThrowsOnGarbage) {
   const std::vector<std::string> inputs = {
       std::string("\0\1\2\3", 4),
       "\t\t: [",
@@ -279,7 +279,7 @@ TEST(config_loader, never_throws_on_garbage) {
 }
 
 // Verifies that diagnostics come out in document order, not in check order.
-TEST(config_loader, diagnostics_are_in_document_order) {
+TEST(ConfigLoader, DiagnosticsAreInDocumentOrder) {
   auto r = load(R"(receivers:
   - name: a
     stdout: {deDot: maybe}
@@ -329,7 +329,7 @@ receivers:
 )";
 
 // Verifies that the route tree is read recursively with every rule field and YAML paths.
-TEST(config_loader, reads_route_tree_with_paths) {
+TEST(ConfigLoader, ReadsRouteTreeWithPaths) {
   auto r = load(route_yaml);
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors(r));
   EXPECT_THAT(warnings(r), IsEmpty());
@@ -367,7 +367,7 @@ TEST(config_loader, reads_route_tree_with_paths) {
 }
 
 // Verifies that rule values may be any YAML scalar and are kept as their text.
-TEST(config_loader, rule_values_accept_any_scalar) {
+TEST(ConfigLoader, RuleValuesAcceptAnyScalar) {
   auto r = load(
       "route:\n  match:\n    - reason: 404\n      type: true\n      message: 1.50\n"
       "      labels: {code: 200}\n");
@@ -380,7 +380,7 @@ TEST(config_loader, rule_values_accept_any_scalar) {
 }
 
 // Verifies that an invalid RE2 pattern is an error naming the path and Go/RE2's reason.
-TEST(config_loader, invalid_regex_is_an_error) {
+TEST(ConfigLoader, InvalidRegexIsAnError) {
   auto r = load(
       "route:\n  routes:\n    - drop:\n        - namespace: \"*test*\"\n"
       "          annotations: {a: \"x{2,1}\"}\n");
@@ -392,7 +392,7 @@ TEST(config_loader, invalid_regex_is_an_error) {
 }
 
 // Verifies that a rule naming an undefined receiver is an error with a did-you-mean.
-TEST(config_loader, undefined_receiver_is_an_error) {
+TEST(ConfigLoader, UndefinedReceiverIsAnError) {
   auto r = load(
       "route:\n  match:\n    - receiver: lokii\nreceivers:\n  - name: loki\n"
       "    stdout: {}\n");
@@ -401,7 +401,7 @@ TEST(config_loader, undefined_receiver_is_an_error) {
 }
 
 // Verifies the special warning for "drop" nested inside a match rule (resmoio #232).
-TEST(config_loader, drop_inside_match_rule_is_warned) {
+TEST(ConfigLoader, DropInsideMatchRuleIsWarned) {
   auto r = load(
       "route:\n  routes:\n    - match:\n        - receiver: dump\n          drop:\n"
       "            - namespace: kube-system\nreceivers:\n  - name: dump\n"
@@ -414,7 +414,7 @@ TEST(config_loader, drop_inside_match_rule_is_warned) {
 }
 
 // Verifies that a drop rule without conditions is warned about (it drops everything).
-TEST(config_loader, empty_drop_rule_is_warned) {
+TEST(ConfigLoader, EmptyDropRuleIsWarned) {
   auto r = load("route:\n  drop:\n    - receiver: dump\n");
   EXPECT_TRUE(r.ok());
   EXPECT_THAT(warnings(r),
@@ -424,7 +424,7 @@ TEST(config_loader, empty_drop_rule_is_warned) {
 }
 
 // Verifies the hints for keys placed at the wrong level of the route tree.
-TEST(config_loader, misplaced_route_keys_are_warned) {
+TEST(ConfigLoader, MisplacedRouteKeysAreWarned) {
   auto r = load("route:\n  receiver: dump\n  receivers: []\n  routes:\n    - mach: []\n");
   EXPECT_TRUE(r.ok());
   EXPECT_THAT(warnings(r),
@@ -439,7 +439,7 @@ TEST(config_loader, misplaced_route_keys_are_warned) {
 // Receivers and sinks
 
 // Verifies that `stdout:` with a null value is accepted as stdout {} (resmoio fails on it).
-TEST(config_loader, null_stdout_is_accepted) {
+TEST(ConfigLoader, NullStdoutIsAccepted) {
   auto r = load("receivers:\n  - name: dump\n    stdout:\n");
   ASSERT_TRUE(r.ok());
   const auto& s = std::get<stdout_sink>(only_sink(r));
@@ -450,7 +450,7 @@ TEST(config_loader, null_stdout_is_accepted) {
 }
 
 // Verifies that the file sink's keys are read and a null file sink is an error about path.
-TEST(config_loader, file_sink_keys_and_required_path) {
+TEST(ConfigLoader, FileSinkKeysAndRequiredPath) {
   auto r = load(
       "receivers:\n  - name: f\n    file:\n      path: /dev/stdout\n      deDot: true\n"
       "      maxsize: 0\n      maxage: 7\n      maxbackups: 3\n");
@@ -467,7 +467,7 @@ TEST(config_loader, file_sink_keys_and_required_path) {
 }
 
 // Verifies that a layout keeps its JSON shape: strings stay strings, other scalars get types.
-TEST(config_loader, layout_is_converted_to_json) {
+TEST(ConfigLoader, LayoutIsConvertedToJson) {
   auto r = load(R"(receivers:
   - name: w
     webhook:
@@ -493,7 +493,7 @@ TEST(config_loader, layout_is_converted_to_json) {
 }
 
 // Verifies that layout: null means "no layout" while layout: {} is an empty (non-null) layout.
-TEST(config_loader, layout_null_versus_empty) {
+TEST(ConfigLoader, LayoutNullVersusEmpty) {
   auto r = load(
       "receivers:\n  - name: a\n    stdout: {layout: null}\n  - name: b\n"
       "    stdout: {layout: {}}\n");
@@ -505,7 +505,7 @@ TEST(config_loader, layout_null_versus_empty) {
 }
 
 // Verifies that every Loki key, resmoio's and ours, is read with its units.
-TEST(config_loader, reads_all_loki_keys) {
+TEST(ConfigLoader, ReadsAllLokiKeys) {
   auto r = load(R"(receivers:
   - name: loki
     loki:
@@ -568,7 +568,7 @@ TEST(config_loader, reads_all_loki_keys) {
 }
 
 // Verifies the Loki defaults from config.hpp survive a minimal receiver.
-TEST(config_loader, loki_defaults) {
+TEST(ConfigLoader, LokiDefaults) {
   auto r = load("receivers:\n  - name: l\n    loki: {url: http://l/p, streamLabels: {a: b}}\n");
   ASSERT_TRUE(r.ok());
   const auto& l = std::get<loki_sink>(only_sink(r));
@@ -582,7 +582,7 @@ TEST(config_loader, loki_defaults) {
 }
 
 // Verifies the Loki receiver's value checks, all reported together.
-TEST(config_loader, loki_value_errors) {
+TEST(ConfigLoader, LokiValueErrors) {
   auto r = load(R"(receivers:
   - name: l
     loki:
@@ -620,7 +620,7 @@ TEST(config_loader, loki_value_errors) {
 }
 
 // Verifies that a Loki receiver needs a url and warns when no label would be sent.
-TEST(config_loader, loki_requires_url_and_labels) {
+TEST(ConfigLoader, LokiRequiresUrlAndLabels) {
   auto r = load("receivers:\n  - name: l\n    loki:\n      headers: {X-Scope-OrgID: t}\n");
   EXPECT_THAT(errors(r), ElementsAre("receivers[0].loki.url: required (e.g. "
                                      "http://loki:3100/loki/api/v1/push)"));
@@ -630,7 +630,7 @@ TEST(config_loader, loki_requires_url_and_labels) {
 }
 
 // Verifies that the webhook sink reads endpoint, headers, layout and tls, and checks tls pairs.
-TEST(config_loader, webhook_sink_and_tls_pairs) {
+TEST(ConfigLoader, WebhookSinkAndTlsPairs) {
   auto r = load(R"(receivers:
   - name: hook
     webhook:
@@ -647,7 +647,7 @@ TEST(config_loader, webhook_sink_and_tls_pairs) {
 }
 
 // Verifies that resmoio sinks we do not implement are accepted with a warning, unchecked inside.
-TEST(config_loader, unsupported_sink_is_a_warning) {
+TEST(ConfigLoader, UnsupportedSinkIsAWarning) {
   auto r = load(
       "receivers:\n  - name: es\n    elasticsearch:\n      hosts: [http://es:9200]\n"
       "      whatever: {nested: true}\n  - name: k\n    kafka:\n");
@@ -662,7 +662,7 @@ TEST(config_loader, unsupported_sink_is_a_warning) {
 }
 
 // Verifies receiver-level structure errors: missing name, empty name, no sink, two sinks.
-TEST(config_loader, receiver_structure_errors) {
+TEST(ConfigLoader, ReceiverStructureErrors) {
   auto r = load(R"(receivers:
   - stdout: {}
   - name: ""
@@ -688,7 +688,7 @@ TEST(config_loader, receiver_structure_errors) {
 // Unknown keys and type errors
 
 // Verifies unknown-key warnings everywhere, with the closest known key when it is close.
-TEST(config_loader, unknown_keys_are_warned_with_suggestions) {
+TEST(ConfigLoader, UnknownKeysAreWarnedWithSuggestions) {
   auto r = load(R"(loglevel: info
 colour: blue
 leaderElection: {enable: true}
@@ -729,7 +729,7 @@ receivers:
 }
 
 // Verifies that values of the wrong type are errors naming the path.
-TEST(config_loader, type_errors_name_the_path) {
+TEST(ConfigLoader, TypeErrorsNameThePath) {
   auto r = load(R"(cacheSize: lots
 omitLookup: [true]
 clusterName: {a: b}
@@ -762,7 +762,7 @@ receivers:
 // Private helpers: durations, sizes, suggestions
 
 // Verifies Go-style durations and bare seconds.
-TEST(config_loader_helpers, parse_duration) {
+TEST(ConfigLoaderHelpers, ParseDuration) {
   std::string why;
   using detail::parse_duration;
   EXPECT_EQ(parse_duration("500ms", &why), milliseconds(500));
@@ -782,7 +782,7 @@ TEST(config_loader_helpers, parse_duration) {
 }
 
 // Verifies byte sizes with SI and IEC units.
-TEST(config_loader_helpers, parse_byte_size) {
+TEST(ConfigLoaderHelpers, ParseByteSize) {
   std::string why;
   using detail::parse_byte_size;
   EXPECT_EQ(parse_byte_size("1048576", &why), 1048576u);
@@ -798,7 +798,7 @@ TEST(config_loader_helpers, parse_byte_size) {
 }
 
 // Verifies the did-you-mean choice: case-insensitive match first, then small edit distance.
-TEST(config_loader_helpers, closest_key) {
+TEST(ConfigLoaderHelpers, ClosestKey) {
   const std::vector<std::string_view> known = {"streamLabels", "headers", "url", "layout"};
   EXPECT_EQ(detail::closest_key("STREAMLABELS", known), "streamLabels");
   EXPECT_EQ(detail::closest_key("streamLabel", known), "streamLabels");
@@ -838,7 +838,7 @@ receivers:
 )";
 
 // Verifies that no secret value appears anywhere in redacted_json.
-TEST(config_loader, redacted_json_hides_secrets) {
+TEST(ConfigLoader, RedactedJsonHidesSecrets) {
   auto r = load(secret_yaml);
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors(r));
   const std::string out = redacted_json(r.cfg);
@@ -859,7 +859,7 @@ TEST(config_loader, redacted_json_hides_secrets) {
 }
 
 // Verifies that redacted_json uses resmoio's key names and shows defaults and routes.
-TEST(config_loader, redacted_json_uses_resmoio_names) {
+TEST(ConfigLoader, RedactedJsonUsesResmoioNames) {
   auto r = load(route_yaml);
   ASSERT_TRUE(r.ok());
   const auto doc = nlohmann::json::parse(redacted_json(r.cfg));
@@ -895,7 +895,7 @@ std::vector<fs::path> yaml_files(const fs::path& dir) {
 
 // Verifies that every config/*.yaml loads without errors; the only warnings allowed are the
 // unsupported-sink notice and the metricsNamePrefix recommendation.
-TEST(config_loader, every_example_config_loads) {
+TEST(ConfigLoader, EveryExampleConfigLoads) {
   // config/demo.yaml takes its Loki URL from scripts/demo.
   ::setenv("DEMO_LOKI_URL", "http://127.0.0.1:9428/insert/loki/api/v1/push", 1);
   const auto files = yaml_files(fs::path(KE_SOURCE_DIR) / "config");
@@ -910,7 +910,7 @@ TEST(config_loader, every_example_config_loads) {
 }
 
 // Verifies the recommended Loki example and the Bitnami default load to what they promise.
-TEST(config_loader, loki_and_bitnami_examples_content) {
+TEST(ConfigLoader, LokiAndBitnamiExamplesContent) {
   auto loki = load_file(std::string(KE_SOURCE_DIR) + "/config/loki.yaml");
   ASSERT_TRUE(loki.ok());
   EXPECT_THAT(lines(loki, diagnostic::level::warning), IsEmpty());
@@ -1011,7 +1011,7 @@ const std::vector<bad_config>& bad_configs() {
 }
 
 // Verifies that each broken config yields exactly its expected error lines, in order.
-TEST(config_loader, bad_configs_report_exact_errors) {
+TEST(ConfigLoader, BadConfigsReportExactErrors) {
   for (const auto& c : bad_configs()) {
     const std::string path = bad_dir() + c.file;
     auto r = load_file(path);
@@ -1028,7 +1028,7 @@ TEST(config_loader, bad_configs_report_exact_errors) {
 }
 
 // Verifies that the many-problems config also reports every warning (nothing stops early).
-TEST(config_loader, many_problems_reports_all_warnings) {
+TEST(ConfigLoader, ManyProblemsReportsAllWarnings) {
   auto r = load_file(bad_dir() + "many-problems.yaml");
   EXPECT_THAT(warnings(r),
               ElementsAre("route.routes[0].match[0].drop: \"drop\" inside a match rule is "
@@ -1045,7 +1045,7 @@ TEST(config_loader, many_problems_reports_all_warnings) {
 }
 
 // Verifies that every file in test/data/config-bad has expectations (none is silently skipped).
-TEST(config_loader, every_bad_config_is_covered) {
+TEST(ConfigLoader, EveryBadConfigIsCovered) {
   std::set<std::string> covered;
   for (const auto& c : bad_configs()) {
     covered.insert(c.file);
@@ -1056,7 +1056,7 @@ TEST(config_loader, every_bad_config_is_covered) {
 }
 
 // Verifies the ingest: and kubeBench: keys with their defaults and values.
-TEST(config_loader, ingest_and_kube_bench) {
+TEST(ConfigLoader, IngestAndKubeBench) {
   auto none = load("metricsNamePrefix: x_\n");
   EXPECT_FALSE(none.cfg.ingest.enabled);
   EXPECT_EQ(none.cfg.kube_bench.stream_labels, (string_pairs{{"job", "kube-bench"}}));
@@ -1092,7 +1092,7 @@ kubeBench:
 
 // Verifies the ingest auth modes: staticToken needs tokenFile, none warns, tokenReview needs
 // ServiceAccounts as namespace:name.
-TEST(config_loader, ingest_auth_validation) {
+TEST(ConfigLoader, IngestAuthValidation) {
   auto st = load("ingest:\n  auth: {mode: staticToken, tokenFile: /t}\n");
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st.cfg.ingest.auth_mode, ingest_auth_mode::static_token);
@@ -1121,7 +1121,7 @@ TEST(config_loader, ingest_auth_validation) {
 }
 
 // Verifies kubeBench.streamLabels validation.
-TEST(config_loader, kube_bench_stream_labels_validation) {
+TEST(ConfigLoader, KubeBenchStreamLabelsValidation) {
   EXPECT_THAT(errors(load("kubeBench:\n  streamLabels: {status: x}\n")),
               ElementsAre(HasSubstr("kubeBench.streamLabels.status: reserved")));
   EXPECT_THAT(errors(load("kubeBench:\n  streamLabels: {\"a-b\": x}\n")),

@@ -14,7 +14,7 @@ backoff::random_source constant(double v) {
 }
 
 // Verifies that the lowest random draw always gives the minimum delay.
-TEST(backoff, lowest_draw_is_min) {
+TEST(Backoff, LowestDrawIsMin) {
   backoff b(milliseconds(100), milliseconds(30000), constant(0.0));
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(b.next(), milliseconds(100));
@@ -22,7 +22,7 @@ TEST(backoff, lowest_draw_is_min) {
 }
 
 // Verifies that the ceiling doubles per attempt from min and stops at max.
-TEST(backoff, ceiling_doubles_up_to_max) {
+TEST(Backoff, CeilingDoublesUpToMax) {
   backoff b(milliseconds(100), milliseconds(30000), constant(1.0));
   const long expected[] = {100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000};
   for (long e : expected) {
@@ -32,7 +32,7 @@ TEST(backoff, ceiling_doubles_up_to_max) {
 }
 
 // Verifies that a draw in the middle lands between min and the current ceiling (full jitter).
-TEST(backoff, jitter_is_uniform_between_min_and_ceiling) {
+TEST(Backoff, JitterIsUniformBetweenMinAndCeiling) {
   backoff b(milliseconds(100), milliseconds(30000), constant(0.5));
   EXPECT_EQ(b.next(), milliseconds(100));  // ceiling 100: [100,100]
   EXPECT_EQ(b.next(), milliseconds(150));  // ceiling 200
@@ -40,7 +40,7 @@ TEST(backoff, jitter_is_uniform_between_min_and_ceiling) {
 }
 
 // Verifies that reset() starts the sequence over.
-TEST(backoff, reset_restarts_sequence) {
+TEST(Backoff, ResetRestartsSequence) {
   backoff b(milliseconds(10), milliseconds(1000), constant(1.0));
   b.next();
   b.next();
@@ -53,7 +53,7 @@ TEST(backoff, reset_restarts_sequence) {
 }
 
 // Verifies that many attempts neither overflow nor exceed max.
-TEST(backoff, many_attempts_stay_at_max) {
+TEST(Backoff, ManyAttemptsStayAtMax) {
   backoff b(milliseconds(100), milliseconds(30000), constant(0.999999));
   for (int i = 0; i < 1000; ++i) {
     const auto d = b.next();
@@ -64,7 +64,7 @@ TEST(backoff, many_attempts_stay_at_max) {
 }
 
 // Verifies that the default random source yields delays within bounds.
-TEST(backoff, default_random_within_bounds) {
+TEST(Backoff, DefaultRandomWithinBounds) {
   backoff b;
   for (int i = 0; i < 50; ++i) {
     const auto hi = b.ceiling();
@@ -75,7 +75,7 @@ TEST(backoff, default_random_within_bounds) {
 }
 
 // Verifies that nonsensical bounds are clamped (min >= 1ms, max >= min).
-TEST(backoff, clamps_bounds) {
+TEST(Backoff, ClampsBounds) {
   backoff b(milliseconds(0), milliseconds(0), constant(0.0));
   EXPECT_EQ(b.min(), milliseconds(1));
   EXPECT_EQ(b.max(), milliseconds(1));

@@ -15,16 +15,16 @@ using nlohmann::ordered_json;
 std::string str(std::string s) { return go_json(json(std::move(s))); }
 
 // Verifies that '<', '>' and '&' are escaped as Go's HTML-safe encoder does.
-TEST(go_json, escapes_html_characters) { EXPECT_EQ(str("a<b>&c"), R"("a\u003cb\u003e\u0026c")"); }
+TEST(GoJson, EscapesHtmlCharacters) { EXPECT_EQ(str("a<b>&c"), R"("a\u003cb\u003e\u0026c")"); }
 
 // Verifies that U+2028 and U+2029 are escaped and other non-ASCII text is copied as UTF-8.
-TEST(go_json, escapes_line_separators_and_keeps_utf8) {
+TEST(GoJson, EscapesLineSeparatorsAndKeepsUtf8) {
   EXPECT_EQ(str("x\u2028y\u2029z"), R"("x\u2028y\u2029z")");
   EXPECT_EQ(str("café ☕ 日本語 😀"), "\"café ☕ 日本語 😀\"");
 }
 
 // Verifies that \n \r \t get short escapes, other control characters \u00XX, and DEL none.
-TEST(go_json, escapes_control_characters) {
+TEST(GoJson, EscapesControlCharacters) {
   EXPECT_EQ(str("a\nb\rc\td"), R"("a\nb\rc\td")");
   EXPECT_EQ(str(std::string("\x01\x08\x0c\x1b\x1f", 5)), R"("\u0001\u0008\u000c\u001b\u001f")");
   EXPECT_EQ(str(std::string("\0", 1)), R"("\u0000")");
@@ -32,12 +32,12 @@ TEST(go_json, escapes_control_characters) {
 }
 
 // Verifies that quotes and backslashes are backslash-escaped and '/' is not.
-TEST(go_json, escapes_quote_and_backslash) {
+TEST(GoJson, EscapesQuoteAndBackslash) {
   EXPECT_EQ(str(R"(say "hi" C:\tmp/x)"), R"("say \"hi\" C:\\tmp/x")");
 }
 
 // Verifies that each byte of invalid UTF-8 becomes \ufffd, as Go's encoder writes it.
-TEST(go_json, replaces_invalid_utf8) {
+TEST(GoJson, ReplacesInvalidUtf8) {
   EXPECT_EQ(str("a\xff"
                 "b"),
             R"("a\ufffdb")");
@@ -48,14 +48,14 @@ TEST(go_json, replaces_invalid_utf8) {
 }
 
 // Verifies that object keys are escaped like strings.
-TEST(go_json, escapes_object_keys) {
+TEST(GoJson, EscapesObjectKeys) {
   ordered_json o;
   o["a<b"] = 1;
   EXPECT_EQ(go_json(o), R"({"a\u003cb":1})");
 }
 
 // Verifies that ordered_json keeps insertion order (struct field order).
-TEST(go_json, ordered_json_keeps_insertion_order) {
+TEST(GoJson, OrderedJsonKeepsInsertionOrder) {
   ordered_json o;
   o["zeta"] = 1;
   o["alpha"] = nullptr;
@@ -64,19 +64,19 @@ TEST(go_json, ordered_json_keeps_insertion_order) {
 }
 
 // Verifies that json (a Go map) writes keys sorted bytewise, uppercase before lowercase.
-TEST(go_json, json_sorts_keys_bytewise) {
+TEST(GoJson, JsonSortsKeysBytewise) {
   json o = {{"b", 1}, {"B", 2}, {"a", 3}, {"a.b", 4}, {"é", 5}};
   EXPECT_EQ(go_json(o), R"({"B":2,"a":3,"a.b":4,"b":1,"é":5})");
 }
 
 // Verifies that empty containers and nesting are compact.
-TEST(go_json, writes_compact_nested_values) {
+TEST(GoJson, WritesCompactNestedValues) {
   json o = {{"a", json::object()}, {"b", json::array()}, {"c", {{"d", {1, "x"}}}}};
   EXPECT_EQ(go_json(o), R"({"a":{},"b":[],"c":{"d":[1,"x"]}})");
 }
 
 // Verifies that integers print as integers across the signed and unsigned range.
-TEST(go_json, writes_integers) {
+TEST(GoJson, WritesIntegers) {
   EXPECT_EQ(go_json(json(0)), "0");
   EXPECT_EQ(go_json(json(-5)), "-5");
   EXPECT_EQ(go_json(json(std::numeric_limits<std::int64_t>::min())), "-9223372036854775808");
@@ -84,7 +84,7 @@ TEST(go_json, writes_integers) {
 }
 
 // Verifies that floats use Go's shortest formatting with 'e' only outside [1e-6, 1e21).
-TEST(go_json, writes_floats_like_go) {
+TEST(GoJson, WritesFloatsLikeGo) {
   EXPECT_EQ(go_json(json(1.5)), "1.5");
   EXPECT_EQ(go_json(json(100.0)), "100");
   EXPECT_EQ(go_json(json(0.1)), "0.1");
@@ -97,7 +97,7 @@ TEST(go_json, writes_floats_like_go) {
 }
 
 // Verifies that metav1.Time formatting is RFC3339 UTC with the fraction truncated.
-TEST(go_json, formats_rfc3339_seconds) {
+TEST(GoJson, FormatsRfc3339Seconds) {
   EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(format_rfc3339(1710408401999999999), "2024-03-14T09:26:41Z");
   EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59Z");
@@ -105,14 +105,14 @@ TEST(go_json, formats_rfc3339_seconds) {
 }
 
 // Verifies that metav1.MicroTime formatting has exactly six truncated fractional digits.
-TEST(go_json, formats_rfc3339_micro) {
+TEST(GoJson, FormatsRfc3339Micro) {
   EXPECT_EQ(format_rfc3339_micro(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(format_rfc3339_micro(1710408401123456789), "2024-03-14T09:26:41.123456Z");
   EXPECT_EQ(format_rfc3339_micro(-1000), "1969-12-31T23:59:59.999999Z");
 }
 
 // Verifies that parsing accepts fractions of any length and numeric offsets.
-TEST(go_json, parses_rfc3339_with_fraction_and_offset) {
+TEST(GoJson, ParsesRfc3339WithFractionAndOffset) {
   EXPECT_EQ(parse_rfc3339_ns("2024-03-14T09:26:41Z"), 1710408401000000000);
   EXPECT_EQ(parse_rfc3339_ns("2024-03-14T09:26:41.5Z"), 1710408401500000000);
   EXPECT_EQ(parse_rfc3339_ns("2024-03-14T09:26:41.123456789123Z"), 1710408401123456789);
@@ -122,7 +122,7 @@ TEST(go_json, parses_rfc3339_with_fraction_and_offset) {
 }
 
 // Verifies that malformed or out-of-range times are rejected with -1.
-TEST(go_json, rejects_invalid_rfc3339) {
+TEST(GoJson, RejectsInvalidRfc3339) {
   for (const char* s :
        {"", "2024-03-14", "2024-03-14T09:26:41", "2024-03-14 09:26:41Z", "2024-13-01T00:00:00Z",
         "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-03-14T24:00:00Z",
@@ -133,7 +133,7 @@ TEST(go_json, rejects_invalid_rfc3339) {
 }
 
 // Verifies that parse and format round-trip a MicroTime value.
-TEST(go_json, round_trips_micro_time) {
+TEST(GoJson, RoundTripsMicroTime) {
   const char* s = "2031-07-09T23:59:58.000123Z";
   EXPECT_EQ(format_rfc3339_micro(parse_rfc3339_ns(s)), s);
 }

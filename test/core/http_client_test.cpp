@@ -52,7 +52,7 @@ http_client::options limited(std::uint64_t max_body) {
 
 // Verifies that a plain http URL gets port 80 (also with an empty port, as RFC 3986 allows)
 // and keeps its path and query.
-TEST(url, http_defaults_to_port_80) {
+TEST(Url, HttpDefaultsToPort80) {
   const auto u = url::parse("http://loki:/x");
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->port, 80);
@@ -66,7 +66,7 @@ TEST(url, http_defaults_to_port_80) {
 }
 
 // Verifies that https defaults to port 443 and an explicit port shows in the Host header.
-TEST(url, https_default_and_explicit_ports) {
+TEST(Url, HttpsDefaultAndExplicitPorts) {
   EXPECT_EQ(url::parse("https://loki.example")->port, 443);
   EXPECT_EQ(url::parse("https://loki.example")->target, "/");
   const auto u = url::parse("https://loki.example:8443/x");
@@ -77,7 +77,7 @@ TEST(url, https_default_and_explicit_ports) {
 }
 
 // Verifies that bracketed IPv6 literals are parsed, with and without a port.
-TEST(url, ipv6_literals) {
+TEST(Url, Ipv6Literals) {
   const auto u = url::parse("http://[::1]:3100/loki/api/v1/push");
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->host, "::1");
@@ -91,10 +91,10 @@ TEST(url, ipv6_literals) {
 }
 
 // Verifies that a query without a path gets "/" in front.
-TEST(url, query_without_path) { EXPECT_EQ(url::parse("http://h?a=b")->target, "/?a=b"); }
+TEST(Url, QueryWithoutPath) { EXPECT_EQ(url::parse("http://h?a=b")->target, "/?a=b"); }
 
 // Verifies that malformed URLs are rejected with a reason.
-TEST(url, rejects_malformed) {
+TEST(Url, RejectsMalformed) {
   std::string error;
   EXPECT_FALSE(url::parse("loki:3100", &error));
   EXPECT_NE(error.find("absolute"), std::string::npos);
@@ -113,7 +113,7 @@ TEST(url, rejects_malformed) {
 // ---- plain HTTP ---------------------------------------------------------------------------
 
 // Verifies that a GET returns the status, headers and body the server sent.
-TEST(http_client, get_returns_status_headers_body) {
+TEST(HttpClient, GetReturnsStatusHeadersBody) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(201).header("X-Answer", "42").with_body("hello"));
@@ -128,7 +128,7 @@ TEST(http_client, get_returns_status_headers_body) {
 }
 
 // Verifies that a POST carries its body, headers, Host and Content-Length.
-TEST(http_client, post_sends_body_and_headers) {
+TEST(HttpClient, PostSendsBodyAndHeaders) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   http_client c(ioc.get_executor(), local(server.port()), nullptr, {});
@@ -149,7 +149,7 @@ TEST(http_client, post_sends_body_and_headers) {
 }
 
 // Verifies that consecutive requests reuse one keep-alive connection.
-TEST(http_client, keeps_the_connection_alive) {
+TEST(HttpClient, KeepsTheConnectionAlive) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   http_client c(ioc.get_executor(), local(server.port()), nullptr, {});
@@ -162,7 +162,7 @@ TEST(http_client, keeps_the_connection_alive) {
 }
 
 // Verifies that the connection is not reused after a 5xx answer.
-TEST(http_client, does_not_reuse_after_5xx) {
+TEST(HttpClient, DoesNotReuseAfter5xx) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(503).with_body("busy"));
@@ -177,7 +177,7 @@ TEST(http_client, does_not_reuse_after_5xx) {
 }
 
 // Verifies that the connection is not reused after the server said Connection: close.
-TEST(http_client, does_not_reuse_after_connection_close) {
+TEST(HttpClient, DoesNotReuseAfterConnectionClose) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(204).closing());
@@ -189,7 +189,7 @@ TEST(http_client, does_not_reuse_after_connection_close) {
 }
 
 // Verifies that a slow server makes the request fail with a timeout, and promptly.
-TEST(http_client, times_out_on_a_slow_server) {
+TEST(HttpClient, TimesOutOnASlowServer) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(204).after(milliseconds(3000)));
@@ -204,7 +204,7 @@ TEST(http_client, times_out_on_a_slow_server) {
 
 // Verifies that a connection reset in the middle of the response body is an error and that
 // the next request works on a new connection.
-TEST(http_client, reset_mid_body_is_an_error) {
+TEST(HttpClient, ResetMidBodyIsAnError) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(200).with_body(std::string(4000, 'b')).resetting());
@@ -218,7 +218,7 @@ TEST(http_client, reset_mid_body_is_an_error) {
 
 // Verifies that a request failing on a reused idle connection before any answer byte is sent
 // once more on a fresh connection.
-TEST(http_client, retries_once_when_the_idle_connection_was_closed) {
+TEST(HttpClient, RetriesOnceWhenTheIdleConnectionWasClosed) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(204));
@@ -233,7 +233,7 @@ TEST(http_client, retries_once_when_the_idle_connection_was_closed) {
 }
 
 // Verifies that a fresh connection closed without an answer is reported, not retried.
-TEST(http_client, no_retry_on_a_fresh_connection) {
+TEST(HttpClient, NoRetryOnAFreshConnection) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(200).silent());
@@ -243,7 +243,7 @@ TEST(http_client, no_retry_on_a_fresh_connection) {
 }
 
 // Verifies that a refused connection is reported as an error.
-TEST(http_client, connection_refused_is_an_error) {
+TEST(HttpClient, ConnectionRefusedIsAnError) {
   net::io_context ioc;
   unsigned short port = 0;
   {
@@ -256,7 +256,7 @@ TEST(http_client, connection_refused_is_an_error) {
 }
 
 // Verifies that a response body over the configured limit fails instead of growing memory.
-TEST(http_client, body_limit_is_enforced) {
+TEST(HttpClient, BodyLimitIsEnforced) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(200).with_body(std::string(5000, 'z')));
@@ -265,7 +265,7 @@ TEST(http_client, body_limit_is_enforced) {
 }
 
 // Verifies that a streamed body arrives through the callback and a false return stops it.
-TEST(http_client, streams_the_body) {
+TEST(HttpClient, StreamsTheBody) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   const std::string body(100000, 's');
@@ -291,7 +291,7 @@ TEST(http_client, streams_the_body) {
 }
 
 // Verifies that close() aborts a running exchange.
-TEST(http_client, close_aborts_a_running_request) {
+TEST(HttpClient, CloseAbortsARunningRequest) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(204).after(milliseconds(10000)));
@@ -307,7 +307,7 @@ TEST(http_client, close_aborts_a_running_request) {
 }
 
 // Verifies that a second concurrent send is refused instead of corrupting the connection.
-TEST(http_client, refuses_concurrent_sends) {
+TEST(HttpClient, RefusesConcurrentSends) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor());
   server.script(reply::code(204).after(milliseconds(200)));
@@ -322,7 +322,7 @@ TEST(http_client, refuses_concurrent_sends) {
 }
 
 // Verifies that a server on the IPv6 loopback is reachable through a bracketed URL.
-TEST(http_client, ipv6_loopback) {
+TEST(HttpClient, Ipv6Loopback) {
   net::io_context ioc;
   std::unique_ptr<http_test_server> server;
   try {
@@ -346,7 +346,7 @@ std::shared_ptr<net::ssl::context> client_tls(const tls_options& t) {
 }
 
 // Verifies that https works with the CA from caFile and the host name checked.
-TEST(http_client_tls, verifies_with_ca_file) {
+TEST(HttpClientTls, VerifiesWithCaFile) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor(), http_test_server::make_tls(tls_dir));
   const auto t = tls_with(tls_dir + "/ca.pem");
@@ -359,7 +359,7 @@ TEST(http_client_tls, verifies_with_ca_file) {
 }
 
 // Verifies that an IP literal host is checked against the certificate's IP SANs.
-TEST(http_client_tls, verifies_ip_literal_hosts) {
+TEST(HttpClientTls, VerifiesIpLiteralHosts) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor(), http_test_server::make_tls(tls_dir));
   const auto t = tls_with(tls_dir + "/ca.pem");
@@ -369,7 +369,7 @@ TEST(http_client_tls, verifies_ip_literal_hosts) {
 }
 
 // Verifies that a certificate from an unknown CA is rejected.
-TEST(http_client_tls, rejects_unknown_ca) {
+TEST(HttpClientTls, RejectsUnknownCa) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor(), http_test_server::make_tls(tls_dir));
   const auto t = tls_with(tls_dir + "/other-ca.pem");
@@ -380,7 +380,7 @@ TEST(http_client_tls, rejects_unknown_ca) {
 
 // Verifies that serverName replaces the URL host for verification: a name in the
 // certificate passes, a name not in it fails.
-TEST(http_client_tls, server_name_is_verified) {
+TEST(HttpClientTls, ServerNameIsVerified) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor(), http_test_server::make_tls(tls_dir));
   const auto good = tls_with(tls_dir + "/ca.pem", "loki.test");
@@ -394,7 +394,7 @@ TEST(http_client_tls, server_name_is_verified) {
 }
 
 // Verifies that insecureSkipVerify accepts a certificate no configured CA signed.
-TEST(http_client_tls, insecure_skip_verify) {
+TEST(HttpClientTls, InsecureSkipVerify) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor(), http_test_server::make_tls(tls_dir));
   auto t = tls_with(tls_dir + "/other-ca.pem", "nope.test");
@@ -406,7 +406,7 @@ TEST(http_client_tls, insecure_skip_verify) {
 
 // Verifies that certFile/keyFile present a client certificate the server can verify, and
 // that without one a server requiring it refuses.
-TEST(http_client_tls, client_certificate) {
+TEST(HttpClientTls, ClientCertificate) {
   net::io_context ioc;
   http_test_server server(ioc.get_executor(), http_test_server::make_tls(tls_dir, true));
   const auto with =
@@ -424,7 +424,7 @@ TEST(http_client_tls, client_certificate) {
 }
 
 // Verifies that unreadable TLS files and a lone certFile are diagnostics naming the key.
-TEST(http_client_tls, bad_files_are_diagnostics) {
+TEST(HttpClientTls, BadFilesAreDiagnostics) {
   diagnostics problems;
   EXPECT_EQ(http_client::make_tls_context(tls_with("/nonexistent/ca.pem"), "receivers[0].loki.tls",
                                           problems),
@@ -445,7 +445,7 @@ TEST(http_client_tls, bad_files_are_diagnostics) {
 }
 
 // Verifies that https without a TLS context fails cleanly.
-TEST(http_client_tls, https_without_context_fails) {
+TEST(HttpClientTls, HttpsWithoutContextFails) {
   net::io_context ioc;
   http_client c(ioc.get_executor(), *url::parse("https://127.0.0.1:1/"), nullptr, {});
   EXPECT_EQ(send(ioc, c, get()).error, net::error::invalid_argument);

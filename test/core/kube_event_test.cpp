@@ -85,10 +85,10 @@ json small_event() {
 //                         count/generation, null series, empty slices/maps omitted; pointer
 //                         deletionGracePeriodSeconds:0 kept; metadata labels sorted; related
 //                         re-ordered to ObjectReference field order.
-class golden : public testing::TestWithParam<const char*> {};
+class KubeEventGolden : public testing::TestWithParam<const char*> {};
 
 // Verifies that the line for each golden event is byte-for-byte the expected Go output.
-TEST_P(golden, line_matches_go_output) {
+TEST_P(KubeEventGolden, LineMatchesGoOutput) {
   const std::string name = GetParam();
   const json event = json::parse(read_file(events_dir() + name + ".json"));
   std::string expected = read_file(events_dir() + name + ".expected.json");
@@ -102,13 +102,13 @@ TEST_P(golden, line_matches_go_output) {
   EXPECT_EQ(ordered_json::parse(rec.line), rec.doc);
 }
 
-INSTANTIATE_TEST_SUITE_P(events, golden,
+INSTANTIATE_TEST_SUITE_P(Events, KubeEventGolden,
                          testing::Values("pod_backoff_warning", "pod_scheduled_series",
                                          "node_not_ready", "probe_html_unicode",
                                          "enhanced_with_labels", "deployment_normalised"));
 
 // Verifies that the routing fields of the record are filled from the event.
-TEST(kube_event, fills_routing_fields) {
+TEST(KubeEvent, FillsRoutingFields) {
   const record rec = decode_ok(small_event());
   EXPECT_EQ(rec.source, record_source::kube_event);
   EXPECT_EQ(rec.uid, "u-1");
@@ -127,7 +127,7 @@ TEST(kube_event, fills_routing_fields) {
 }
 
 // Verifies that clusterName comes from the options, placed right before involvedObject.
-TEST(kube_event, writes_cluster_name_from_options) {
+TEST(KubeEvent, WritesClusterNameFromOptions) {
   json event = small_event();
   event["clusterName"] = "from-input";
   const record rec = decode_ok(event, {.cluster_name = "prod-eu1"});
@@ -138,14 +138,14 @@ TEST(kube_event, writes_cluster_name_from_options) {
 }
 
 // Verifies that clusterName is written as "" when neither options nor input set it.
-TEST(kube_event, writes_empty_cluster_name) {
+TEST(KubeEvent, WritesEmptyClusterName) {
   const record rec = decode_ok(small_event());
   EXPECT_NE(rec.line.find(R"("clusterName":"",)"), std::string::npos) << rec.line;
 }
 
 // Verifies that looked-up metadata replaces the input's labels, sorted, with owner references
 // and deleted:true, and fills the record's labels and annotations.
-TEST(kube_event, enriches_involved_object_from_meta) {
+TEST(KubeEvent, EnrichesInvolvedObjectFromMeta) {
   json event = small_event();
   event["involvedObject"]["labels"] = {{"stale", "yes"}};
   involved_object_meta meta;
@@ -169,7 +169,7 @@ TEST(kube_event, enriches_involved_object_from_meta) {
 
 // Verifies that empty looked-up metadata omits labels/annotations/ownerReferences but keeps
 // deleted, and drops malformed owner references as unstructured.GetOwnerReferences does.
-TEST(kube_event, omits_empty_meta_fields) {
+TEST(KubeEvent, OmitsEmptyMetaFields) {
   involved_object_meta meta;
   meta.owner_references = json::parse(R"([{"kind":"ReplicaSet"}, "not an object"])");
   const record rec = decode_ok(small_event(), {}, &meta);
@@ -177,7 +177,7 @@ TEST(kube_event, omits_empty_meta_fields) {
 }
 
 // Verifies that JSON null fields decode as Go zero values: omitted or null, never errors.
-TEST(kube_event, treats_null_as_zero_value) {
+TEST(KubeEvent, TreatsNullAsZeroValue) {
   const json event = json::parse(R"({"metadata":null,"involvedObject":null,"reason":null,
       "source":null,"count":null,"series":null,"related":null,"firstTimestamp":null})");
   const record rec = decode_ok(event);
@@ -189,7 +189,7 @@ TEST(kube_event, treats_null_as_zero_value) {
 }
 
 // Verifies that Go's zero time written out in the input marshals back as null.
-TEST(kube_event, writes_zero_time_as_null) {
+TEST(KubeEvent, WritesZeroTimeAsNull) {
   json event = small_event();
   event["firstTimestamp"] = "0001-01-01T00:00:00Z";
   event["eventTime"] = "0001-01-01T00:00:00.000000Z";
@@ -199,7 +199,7 @@ TEST(kube_event, writes_zero_time_as_null) {
 }
 
 // Verifies that an empty series object keeps lastObservedTime as null (a struct pointer).
-TEST(kube_event, writes_empty_series) {
+TEST(KubeEvent, WritesEmptySeries) {
   json event = small_event();
   event["series"] = json::object();
   const record rec = decode_ok(event);
@@ -210,14 +210,14 @@ TEST(kube_event, writes_empty_series) {
 }
 
 // Verifies that a non-string count is rejected with an error naming the field.
-TEST(kube_event, rejects_string_count) {
+TEST(KubeEvent, RejectsStringCount) {
   json event = small_event();
   event["count"] = "x";
   EXPECT_EQ(decode_error(event), "count: expected int32, got string");
 }
 
 // Verifies that a fractional or out-of-range count is rejected, as Go's int32 decode does.
-TEST(kube_event, rejects_non_int32_count) {
+TEST(KubeEvent, RejectsNonInt32Count) {
   json event = small_event();
   event["count"] = 5.5;
   EXPECT_EQ(decode_error(event), "count: expected int32, got number");
@@ -226,14 +226,14 @@ TEST(kube_event, rejects_non_int32_count) {
 }
 
 // Verifies that an involvedObject that is not an object is rejected, naming the field.
-TEST(kube_event, rejects_string_involved_object) {
+TEST(KubeEvent, RejectsStringInvolvedObject) {
   json event = small_event();
   event["involvedObject"] = "pod/p";
   EXPECT_EQ(decode_error(event), "involvedObject: expected object, got string");
 }
 
 // Verifies that nested type errors name the full path.
-TEST(kube_event, names_nested_field_in_error) {
+TEST(KubeEvent, NamesNestedFieldInError) {
   json event = small_event();
   event["involvedObject"]["labels"] = {{"app", 3}};
   EXPECT_EQ(decode_error(event), "involvedObject.labels.app: expected string, got number");
@@ -247,7 +247,7 @@ TEST(kube_event, names_nested_field_in_error) {
 }
 
 // Verifies that an unparseable time is rejected, naming the field.
-TEST(kube_event, rejects_bad_time) {
+TEST(KubeEvent, RejectsBadTime) {
   json event = small_event();
   event["lastTimestamp"] = "yesterday";
   EXPECT_EQ(decode_error(event), R"(lastTimestamp: invalid RFC3339 time "yesterday")");
@@ -258,13 +258,13 @@ TEST(kube_event, rejects_bad_time) {
 }
 
 // Verifies that a non-object event is rejected.
-TEST(kube_event, rejects_non_object_event) {
+TEST(KubeEvent, RejectsNonObjectEvent) {
   EXPECT_EQ(decode_error(json::array()), "event: expected object, got array");
 }
 
 // Verifies the time priority: series.lastObservedTime, lastTimestamp, eventTime,
 // firstTimestamp, metadata.creationTimestamp, else 0.
-TEST(kube_event, picks_event_time_by_priority) {
+TEST(KubeEvent, PicksEventTimeByPriority) {
   json e = json::parse(R"({"metadata":{"creationTimestamp":"2024-03-14T09:00:00Z"},
       "firstTimestamp":"2024-03-14T09:01:00Z","eventTime":"2024-03-14T09:02:00.500000Z",
       "lastTimestamp":"2024-03-14T09:03:00Z",
@@ -307,7 +307,7 @@ void loki_flatten(const ordered_json& j, const std::string& prefix,
 
 // Verifies that the keys the documented Loki query uses exist after `| json` flattening and
 // render the documented line_format.
-TEST(kube_event, supports_loki_json_line_format) {
+TEST(KubeEvent, SupportsLokiJsonLineFormat) {
   std::map<std::string, std::string> labels;
   loki_flatten(ordered_json::parse(decode_ok(small_event()).line), "", labels);
   ASSERT_TRUE(labels.count("type") && labels.count("reason") && labels.count("message") &&

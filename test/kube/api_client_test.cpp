@@ -29,7 +29,7 @@ std::size_t lines_in(const std::filesystem::path& p) {
   return n;
 }
 
-class api_client_test : public test::apiserver_fixture {
+class ApiClientTest : public test::ApiServerFixture {
  protected:
   // Auth headers the server saw, in order.
   std::vector<std::string> auths() const {
@@ -41,7 +41,7 @@ class api_client_test : public test::apiserver_fixture {
 
 // Verifies that a 429 with Retry-After (APF's plain-text body) is retried after exactly the
 // advertised delay and then succeeds.
-TEST_F(api_client_test, retries_429_after_retry_after) {
+TEST_F(ApiClientTest, Retries429AfterRetryAfter) {
   server->script_429(match::list, 3);
   server->script_429(match::list, 5);
   auto r = get("/api/v1/events");
@@ -52,7 +52,7 @@ TEST_F(api_client_test, retries_429_after_retry_after) {
 }
 
 // Verifies that retries stop after 10 tries in all and the 429 is returned.
-TEST_F(api_client_test, gives_up_after_ten_tries) {
+TEST_F(ApiClientTest, GivesUpAfterTenTries) {
   for (int i = 0; i < 12; ++i) server->script_429(match::list, 1);
   auto r = get("/api/v1/events");
   EXPECT_EQ(r.status, 429);
@@ -62,7 +62,7 @@ TEST_F(api_client_test, gives_up_after_ten_tries) {
 }
 
 // Verifies that a 5xx is retried only when it carries Retry-After, and a 429 without it is not.
-TEST_F(api_client_test, retry_needs_retry_after_for_5xx) {
+TEST_F(ApiClientTest, RetryNeedsRetryAfterFor5xx) {
   fake_apiserver::scripted s;
   s.status = 503;
   s.body = fake_apiserver::status(503, "ServiceUnavailable", "shutting down").dump();
@@ -79,7 +79,7 @@ TEST_F(api_client_test, retry_needs_retry_after_for_5xx) {
 
 // Verifies the shutdown-style 429 (Retry-After: 1, Connection: close) is retried on a new
 // connection.
-TEST_F(api_client_test, retry_after_connection_close) {
+TEST_F(ApiClientTest, RetryAfterConnectionClose) {
   server->script_429(match::any, 1, /*close=*/true);
   auto r = get("/api/v1/events");
   EXPECT_TRUE(r.ok()) << r.describe();
@@ -87,7 +87,7 @@ TEST_F(api_client_test, retry_after_connection_close) {
 }
 
 // Verifies that a 401 makes the client re-read a rotated token file at once and retry.
-TEST_F(api_client_test, unauthorized_then_rotated_token_file) {
+TEST_F(ApiClientTest, UnauthorizedThenRotatedTokenFile) {
   const auto dir = temp_dir();
   write_file(dir / "token", "t1\n");
   rc.token_file = (dir / "token").string();
@@ -103,7 +103,7 @@ TEST_F(api_client_test, unauthorized_then_rotated_token_file) {
 }
 
 // Verifies that the token file is re-read once its copy is a minute old, without any 401.
-TEST_F(api_client_test, token_file_reread_every_minute) {
+TEST_F(ApiClientTest, TokenFileRereadEveryMinute) {
   const auto dir = temp_dir();
   write_file(dir / "token", "t1");
   rc.token_file = (dir / "token").string();
@@ -118,7 +118,7 @@ TEST_F(api_client_test, token_file_reread_every_minute) {
 }
 
 // Verifies that a 401 with no newer token returns the 401 (no retry loop).
-TEST_F(api_client_test, unauthorized_without_new_token_is_returned) {
+TEST_F(ApiClientTest, UnauthorizedWithoutNewTokenIsReturned) {
   rc.token = "static";
   server->knobs.tokens = {"other"};
   auto r = get("/api/v1/events");
@@ -126,7 +126,7 @@ TEST_F(api_client_test, unauthorized_without_new_token_is_returned) {
   EXPECT_EQ(server->requests.size(), 1u);
 }
 
-class exec_plugin_test : public api_client_test {
+class ExecPluginTest : public ApiClientTest {
  protected:
   std::filesystem::path dir;
   void use_plugin(const std::string& token, const std::string& expires = "") {
@@ -147,7 +147,7 @@ class exec_plugin_test : public api_client_test {
 
 // Verifies that the exec plugin runs once, gets KUBERNETES_EXEC_INFO with cluster info, and its
 // token is cached across requests.
-TEST_F(exec_plugin_test, token_from_plugin_is_cached) {
+TEST_F(ExecPluginTest, TokenFromPluginIsCached) {
   use_plugin("exec-token");
   server->knobs.tokens = {"exec-token"};
   EXPECT_TRUE(get("/api/v1/events").ok());
@@ -162,7 +162,7 @@ TEST_F(exec_plugin_test, token_from_plugin_is_cached) {
 }
 
 // Verifies that the plugin is run again after a 401 and the request retried with the new token.
-TEST_F(exec_plugin_test, rerun_after_401) {
+TEST_F(ExecPluginTest, RerunAfter401) {
   use_plugin("first");
   server->knobs.tokens = {"first"};
   EXPECT_TRUE(get("/api/v1/events").ok());
@@ -175,7 +175,7 @@ TEST_F(exec_plugin_test, rerun_after_401) {
 }
 
 // Verifies that an expired credential (expirationTimestamp) makes the plugin run again.
-TEST_F(exec_plugin_test, expired_credential_reruns_plugin) {
+TEST_F(ExecPluginTest, ExpiredCredentialRerunsPlugin) {
   use_plugin("tok", "2000-01-01T00:00:00Z");
   EXPECT_TRUE(get("/api/v1/events").ok());
   EXPECT_TRUE(get("/api/v1/events").ok());
@@ -184,7 +184,7 @@ TEST_F(exec_plugin_test, expired_credential_reruns_plugin) {
 
 // Verifies that a failing plugin is reported and the request goes out without credentials
 // (and gets 401), without blocking the io_context.
-TEST_F(exec_plugin_test, failing_plugin) {
+TEST_F(ExecPluginTest, FailingPlugin) {
   use_plugin("tok");
   write_file(dir / "fail", "");
   server->knobs.tokens = {"tok"};
@@ -195,7 +195,7 @@ TEST_F(exec_plugin_test, failing_plugin) {
 
 // Verifies that run_process collects stdout, stderr and the exit status, and kills a process
 // that outlives its timeout.
-TEST_F(api_client_test, run_process_basics) {
+TEST_F(ApiClientTest, RunProcessBasics) {
   process_options o;
   o.argv = {"/bin/sh", "-c", "echo out; echo err >&2; exit 4"};
   auto r = test::try_run_coro(ioc, run_process(ioc.get_executor(), o));
@@ -216,7 +216,7 @@ TEST_F(api_client_test, run_process_basics) {
 
 // Verifies the token bucket: burst requests pass at once, then one per 1/qps, and watches are
 // not rate limited.
-TEST_F(api_client_test, token_bucket_limits_non_watch_requests_only) {
+TEST_F(ApiClientTest, TokenBucketLimitsNonWatchRequestsOnly) {
   api_client::options ao;
   ao.qps = 2;
   ao.burst = 3;
@@ -245,7 +245,7 @@ TEST_F(api_client_test, token_bucket_limits_non_watch_requests_only) {
 }
 
 // Verifies keep-alive: GETs share one connection, also after a watch that ended cleanly.
-TEST_F(api_client_test, keep_alive_reuse) {
+TEST_F(ApiClientTest, KeepAliveReuse) {
   EXPECT_TRUE(get("/api/v1/events").ok());
   EXPECT_TRUE(get("/api/v1/events").ok());
   auto done = std::make_shared<bool>(false);
@@ -264,7 +264,7 @@ TEST_F(api_client_test, keep_alive_reuse) {
   EXPECT_EQ(server->connections(), 1u);
 }
 
-class tls_test : public api_client_test {
+class ApiClientTlsTest : public ApiClientTest {
  protected:
   void SetUp() override {
     fake_apiserver::options o;
@@ -278,7 +278,7 @@ class tls_test : public api_client_test {
 
 // Verifies TLS with a custom CA, host-name verification against the IP SAN, and that a wrong CA
 // fails.
-TEST_F(tls_test, custom_ca_verifies) {
+TEST_F(ApiClientTlsTest, CustomCaVerifies) {
   rc.ca_pem = test::pki("ca.crt");
   make_api();
   EXPECT_TRUE(get("/api/v1/events").ok());
@@ -292,7 +292,7 @@ TEST_F(tls_test, custom_ca_verifies) {
 }
 
 // Verifies tls-server-name: the certificate is checked against the override name, not the IP.
-TEST_F(tls_test, tls_server_name_override) {
+TEST_F(ApiClientTlsTest, TlsServerNameOverride) {
   rc.ca_pem = test::pki("ca.crt");
   rc.tls_server_name = "kubernetes.default.svc";
   make_api();
@@ -303,7 +303,7 @@ TEST_F(tls_test, tls_server_name_override) {
 }
 
 // Verifies client-certificate authentication (no token needed).
-TEST_F(tls_test, client_certificate_auth) {
+TEST_F(ApiClientTlsTest, ClientCertificateAuth) {
   server->knobs.tokens = {"some-token"};
   rc.ca_pem = test::pki("ca.crt");
   make_api();
@@ -316,7 +316,7 @@ TEST_F(tls_test, client_certificate_auth) {
 
 // Verifies that an exec plugin returning a client certificate (not a token) is used for TLS
 // client authentication.
-TEST_F(tls_test, exec_plugin_client_certificate) {
+TEST_F(ApiClientTlsTest, ExecPluginClientCertificate) {
   server->knobs.tokens = {"some-token"};
   const auto dir = temp_dir();
   exec_config e;
@@ -339,7 +339,7 @@ TEST_F(tls_test, exec_plugin_client_certificate) {
 }
 
 // Verifies that a mismatched client key is refused when the client is built.
-TEST_F(tls_test, mismatched_client_key_is_an_error) {
+TEST_F(ApiClientTlsTest, MismatchedClientKeyIsAnError) {
   rc.ca_pem = test::pki("ca.crt");
   rc.client_cert_pem = test::pki("client.crt");
   rc.client_key_pem = test::pki("server.key");
@@ -350,7 +350,7 @@ TEST_F(tls_test, mismatched_client_key_is_an_error) {
 
 // Verifies that a watch stream cut at every byte offset of its first events delivers exactly
 // the same events.
-TEST_F(api_client_test, watch_stream_split_at_every_offset) {
+TEST_F(ApiClientTest, WatchStreamSplitAtEveryOffset) {
   server->create_event(fake_apiserver::make_event("default", "a.e", "Pulled", "x {\"}\\ y"));
   server->create_event(fake_apiserver::make_event("default", "b.e", "BackOff", "second"));
   make_api();
@@ -404,7 +404,7 @@ TEST_F(api_client_test, watch_stream_split_at_every_offset) {
 }
 
 // Verifies that one-byte chunks and many events per chunk both arrive intact.
-TEST_F(api_client_test, watch_stream_chunking_modes) {
+TEST_F(ApiClientTest, WatchStreamChunkingModes) {
   for (int i = 0; i < 20; ++i) {
     // Zero-padded names: an RV-0 watch sends the synthetic ADDED events in key order.
     server->create_event(fake_apiserver::make_event("default", "p" + std::to_string(10 + i) + ".e",
@@ -439,7 +439,7 @@ TEST_F(api_client_test, watch_stream_chunking_modes) {
 }
 
 // Verifies that malformed JSON and an unknown event type end the watch with a decode error.
-TEST_F(api_client_test, watch_decode_errors) {
+TEST_F(ApiClientTest, WatchDecodeErrors) {
   make_api();
   for (const std::string& raw : {std::string("{\"type\":\"ADDED\",\"object\":{]}\n"),
                                  std::string("{\"type\":\"RENAMED\",\"object\":{}}\n")}) {

@@ -18,7 +18,7 @@ struct collected {
   bool done = false;
 };
 
-class fake_apiserver_test : public test::apiserver_fixture {
+class FakeApiServerTest : public test::ApiServerFixture {
  protected:
   std::shared_ptr<collected> start_watch(const std::string& target) {
     if (!api) make_api();
@@ -48,7 +48,7 @@ class fake_apiserver_test : public test::apiserver_fixture {
 
 // Verifies the EventList envelope, limit/continue paging, remainingItemCount and a constant list
 // resourceVersion across pages.
-TEST_F(fake_apiserver_test, list_pages_with_constant_rv) {
+TEST_F(FakeApiServerTest, ListPagesWithConstantRv) {
   add_events(5);
   auto r1 = get("/api/v1/events?limit=2&resourceVersion=0");
   ASSERT_TRUE(r1.ok()) << r1.describe();
@@ -71,7 +71,7 @@ TEST_F(fake_apiserver_test, list_pages_with_constant_rv) {
 }
 
 // Verifies that an expired continue token gets 410 Expired carrying a fresh token.
-TEST_F(fake_apiserver_test, expired_continue_token_is_410_with_fresh_token) {
+TEST_F(FakeApiServerTest, ExpiredContinueTokenIs410WithFreshToken) {
   add_events(3);
   auto p1 = json::parse(get("/api/v1/events?limit=1").body);
   server->expire_continue_tokens();
@@ -87,7 +87,7 @@ TEST_F(fake_apiserver_test, expired_continue_token_is_410_with_fresh_token) {
 
 // Verifies resourceVersion semantics on LIST: exact with limit (410 once compacted) and 504
 // TooLarge with Retry-After for a future RV.
-TEST_F(fake_apiserver_test, list_resource_version_semantics) {
+TEST_F(FakeApiServerTest, ListResourceVersionSemantics) {
   add_events(2);
   const std::string old_rv = server->current_rv();
   add_events(1, "other");
@@ -105,7 +105,7 @@ TEST_F(fake_apiserver_test, list_resource_version_semantics) {
 
 // Verifies 422 for resourceVersionMatch misuse and sendInitialEvents on a list, 400 for an
 // unsupported field label, and that supported field selectors filter.
-TEST_F(fake_apiserver_test, validation_and_selectors) {
+TEST_F(FakeApiServerTest, ValidationAndSelectors) {
   add_events(2);
   server->create_event(fake_apiserver::make_event("default", "x.e", "BackOff", "back-off"));
   EXPECT_EQ(get("/api/v1/events?resourceVersionMatch=Exact").status, 422);
@@ -123,7 +123,7 @@ TEST_F(fake_apiserver_test, validation_and_selectors) {
 
 // Verifies a watch from RV=X: 200 + chunked JSON, only changes after X, MODIFIED with the count
 // bump, DELETED with the last state, and a clean end.
-TEST_F(fake_apiserver_test, watch_from_rv_streams_later_changes) {
+TEST_F(FakeApiServerTest, WatchFromRvStreamsLaterChanges) {
   add_events(2);
   const std::string rv = server->current_rv();
   auto w = start_watch("/api/v1/events?allowWatchBookmarks=true&resourceVersion=" + rv +
@@ -147,7 +147,7 @@ TEST_F(fake_apiserver_test, watch_from_rv_streams_later_changes) {
 
 // Verifies that a too-old RV gets 200 + one ERROR 410 event (reason Expired), or an HTTP 410,
 // or reason Gone, as configured.
-TEST_F(fake_apiserver_test, too_old_watch_forms) {
+TEST_F(FakeApiServerTest, TooOldWatchForms) {
   add_events(1);
   const std::string old_rv = server->current_rv();
   add_events(1, "b");
@@ -169,7 +169,7 @@ TEST_F(fake_apiserver_test, too_old_watch_forms) {
 }
 
 // Verifies that the same objects are served as events.k8s.io/v1 with the field mapping.
-TEST_F(fake_apiserver_test, events_k8s_io_view) {
+TEST_F(FakeApiServerTest, EventsK8sIoView) {
   add_events(1);
   auto list = json::parse(get("/apis/events.k8s.io/v1/events").body);
   ASSERT_EQ(list["items"].size(), 1u);
@@ -183,7 +183,7 @@ TEST_F(fake_apiserver_test, events_k8s_io_view) {
 }
 
 // Verifies opaque (non-numeric) resourceVersions work end to end.
-TEST_F(fake_apiserver_test, opaque_resource_versions) {
+TEST_F(FakeApiServerTest, OpaqueResourceVersions) {
   fake_apiserver::options o;
   o.opaque_rvs = true;
   start_server(o);
@@ -202,7 +202,7 @@ TEST_F(fake_apiserver_test, opaque_resource_versions) {
 // Verifies bookmarks are sent only when allowWatchBookmarks=true, and the watch-list mode
 // (sendInitialEvents) ends its ADDED burst with the initial-events-end bookmark, or gets 422
 // with the gate off.
-TEST_F(fake_apiserver_test, bookmarks_and_watch_list) {
+TEST_F(FakeApiServerTest, BookmarksAndWatchList) {
   add_events(2);
   auto plain = start_watch("/api/v1/events?resourceVersion=" + server->current_rv() + "&watch=1");
   auto with = start_watch("/api/v1/events?allowWatchBookmarks=true&resourceVersion=" +
@@ -236,7 +236,7 @@ TEST_F(fake_apiserver_test, bookmarks_and_watch_list) {
 }
 
 // Verifies that timeoutSeconds closes the watch cleanly (scaled down for the test).
-TEST_F(fake_apiserver_test, timeout_seconds_ends_watch_cleanly) {
+TEST_F(FakeApiServerTest, TimeoutSecondsEndsWatchCleanly) {
   server->knobs.watch_timeout_scale = 0.001;  // 300 s -> 300 ms
   auto w = start_watch("/api/v1/events?resourceVersion=" + server->current_rv() +
                        "&timeoutSeconds=300&watch=1");
@@ -246,7 +246,7 @@ TEST_F(fake_apiserver_test, timeout_seconds_ends_watch_cleanly) {
 
 // Verifies the APF-style 429 (text/plain, Retry-After, priority headers) and 401 for a missing
 // or wrong token, 403 for a forbidden path.
-TEST_F(fake_apiserver_test, throttling_and_auth_errors) {
+TEST_F(FakeApiServerTest, ThrottlingAndAuthErrors) {
   server->script_429(fake_apiserver::scripted::match::list, 7);
   api_client::get_options once;
   once.max_tries = 1;
@@ -267,7 +267,7 @@ TEST_F(fake_apiserver_test, throttling_and_auth_errors) {
 // Verifies the Lease rules leader election relies on: create, duplicate POST 409
 // AlreadyExists, PUT without resourceVersion 422, stale resourceVersion 409 Conflict with the
 // registry's message, PUT to a missing name creates (201), and MicroTime validation.
-TEST_F(fake_apiserver_test, lease_optimistic_concurrency) {
+TEST_F(FakeApiServerTest, LeaseOptimisticConcurrency) {
   make_api();
   const std::string base = "/apis/coordination.k8s.io/v1/namespaces/ke/leases";
   auto send = [&](http::verb v, const std::string& target, const json& body) {

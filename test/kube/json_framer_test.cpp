@@ -47,7 +47,7 @@ std::vector<std::string> feed_all(json_framer& f, const std::vector<std::string_
 }
 
 // Verifies that the whole stream fed in one piece yields each event once, in order.
-TEST(json_framer, many_events_in_one_chunk) {
+TEST(JsonFramer, ManyEventsInOneChunk) {
   json_framer f;
   EXPECT_EQ(feed_all(f, {stream}), expected());
   EXPECT_EQ(f.buffered(), 0u);
@@ -55,7 +55,7 @@ TEST(json_framer, many_events_in_one_chunk) {
 }
 
 // Verifies that a split at every single byte offset yields exactly the same events.
-TEST(json_framer, every_single_split_offset) {
+TEST(JsonFramer, EverySingleSplitOffset) {
   for (std::size_t cut = 1; cut < stream.size(); ++cut) {
     json_framer f;
     std::string_view s(stream);
@@ -64,7 +64,7 @@ TEST(json_framer, every_single_split_offset) {
 }
 
 // Verifies that every pair of split offsets (three chunks) yields the same events.
-TEST(json_framer, every_pair_of_split_offsets) {
+TEST(JsonFramer, EveryPairOfSplitOffsets) {
   const auto want = expected();
   for (std::size_t a = 1; a < stream.size(); ++a) {
     for (std::size_t b = a; b < stream.size(); ++b) {
@@ -78,7 +78,7 @@ TEST(json_framer, every_pair_of_split_offsets) {
 
 // Verifies that one byte at a time works and that the framer never holds more than the one
 // event in progress.
-TEST(json_framer, one_byte_at_a_time_holds_at_most_one_event) {
+TEST(JsonFramer, OneByteAtATimeHoldsAtMostOneEvent) {
   json_framer f;
   std::vector<std::string_view> bytes;
   for (std::size_t i = 0; i < stream.size(); ++i) {
@@ -94,7 +94,7 @@ TEST(json_framer, one_byte_at_a_time_holds_at_most_one_event) {
 
 // Verifies that objects with no newline or whitespace between them are framed too (client-go
 // reads JSON values, not lines).
-TEST(json_framer, objects_without_separators) {
+TEST(JsonFramer, ObjectsWithoutSeparators) {
   json_framer f;
   EXPECT_EQ(feed_all(f, {R"({"a":1}{"b":{"c":"}"}} {"d":[1,{"e":2}]})"}),
             (std::vector<std::string>{R"({"a":1})", R"({"b":{"c":"}"}})", R"({"d":[1,{"e":2}]})"}));
@@ -102,7 +102,7 @@ TEST(json_framer, objects_without_separators) {
 
 // Verifies that bytes outside an object that are not whitespace are reported (a plain-text
 // error body, garbage).
-TEST(json_framer, garbage_between_objects_is_an_error) {
+TEST(JsonFramer, GarbageBetweenObjectsIsAnError) {
   json_framer f;
   std::vector<std::string> got;
   const auto st = f.feed("{\"a\":1}\nToo many requests", [&](std::string_view o) {
@@ -114,7 +114,7 @@ TEST(json_framer, garbage_between_objects_is_an_error) {
 }
 
 // Verifies that an object larger than the limit fails instead of growing the buffer.
-TEST(json_framer, oversized_object_is_rejected) {
+TEST(JsonFramer, OversizedObjectIsRejected) {
   json_framer f(64);
   std::string big = "{\"m\":\"" + std::string(100, 'x') + "\"}";
   std::size_t calls = 0;
@@ -126,7 +126,7 @@ TEST(json_framer, oversized_object_is_rejected) {
 }
 
 // Verifies that returning false from the callback stops at that object.
-TEST(json_framer, callback_can_stop) {
+TEST(JsonFramer, CallbackCanStop) {
   json_framer f;
   std::size_t calls = 0;
   f.feed(stream, [&](std::string_view) {
@@ -137,7 +137,7 @@ TEST(json_framer, callback_can_stop) {
 }
 
 // Verifies that a stream cut inside an event is visible as in_object().
-TEST(json_framer, truncated_stream_is_visible) {
+TEST(JsonFramer, TruncatedStreamIsVisible) {
   json_framer f;
   feed_all(f, {std::string_view(stream).substr(0, 20)});
   EXPECT_TRUE(f.in_object());

@@ -21,7 +21,7 @@ std::string pki(const std::string& name) {
   return s.str();
 }
 
-class kube_config_test : public ::testing::Test {
+class KubeConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
@@ -54,7 +54,7 @@ class kube_config_test : public ::testing::Test {
 };
 
 // Verifies that base64 decoding handles padding, whitespace and rejects garbage.
-TEST_F(kube_config_test, base64_round_trip) {
+TEST_F(KubeConfigTest, Base64RoundTrip) {
   EXPECT_EQ(base64_decode("aGVsbG8="), "hello");
   EXPECT_EQ(base64_decode("aGVs\nbG8h"), "hello!");
   EXPECT_EQ(base64_decode("aGk="), "hi");
@@ -66,7 +66,7 @@ TEST_F(kube_config_test, base64_round_trip) {
 
 // Verifies that a kubeconfig with inline *-data, a token and a context namespace loads, with the
 // current-context chosen.
-TEST_F(kube_config_test, kubeconfig_inline_data_and_current_context) {
+TEST_F(KubeConfigTest, KubeconfigInlineDataAndCurrentContext) {
   const std::string f = write("config", R"(apiVersion: v1
 kind: Config
 current-context: dev
@@ -112,7 +112,7 @@ users:
 
 // Verifies that file paths (certificate-authority, client cert/key, tokenFile, exec command with
 // a slash) are resolved relative to the kubeconfig's directory.
-TEST_F(kube_config_test, relative_paths_resolve_against_the_kubeconfig) {
+TEST_F(KubeConfigTest, RelativePathsResolveAgainstTheKubeconfig) {
   write("certs/ca.crt", pki("ca.crt"));
   write("certs/client.crt", pki("client.crt"));
   write("certs/client.key", pki("client.key"));
@@ -133,7 +133,7 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
 }
 
 // Verifies that an exec plugin section is read with its args, env and apiVersion.
-TEST_F(kube_config_test, exec_plugin_section) {
+TEST_F(KubeConfigTest, ExecPluginSection) {
   const std::string f = write("config", R"(current-context: x
 clusters: [{name: c, cluster: {server: "https://h:1"}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
@@ -160,7 +160,7 @@ users:
 }
 
 // Verifies that broken kubeconfigs fail with a message naming the problem.
-TEST_F(kube_config_test, errors_name_the_problem) {
+TEST_F(KubeConfigTest, ErrorsNameTheProblem) {
   std::string error;
   const std::string missing_ctx = write("a", "current-context: nope\nclusters: []\n");
   EXPECT_FALSE(load_kubeconfig({missing_ctx}, "", &error));
@@ -192,7 +192,7 @@ contexts: [{name: x, context: {cluster: c}}]
 
 // Verifies that $KUBECONFIG lists are merged with the first definition winning and missing
 // files skipped.
-TEST_F(kube_config_test, kubeconfig_list_merges_first_wins) {
+TEST_F(KubeConfigTest, KubeconfigListMergesFirstWins) {
   const std::string a = write("a", R"(current-context: x
 clusters: [{name: c, cluster: {server: "https://first:1"}}]
 )");
@@ -210,7 +210,7 @@ users: [{name: u, user: {token: t}}]
 }
 
 // Verifies in-cluster config: host/port (IPv6 bracketed), token file, CA and namespace.
-TEST_F(kube_config_test, in_cluster_config) {
+TEST_F(KubeConfigTest, InClusterConfig) {
   write("sa/token", "tok\n");
   write("sa/ca.crt", pki("ca.crt"));
   write("sa/namespace", "monitoring\n");
@@ -235,7 +235,7 @@ TEST_F(kube_config_test, in_cluster_config) {
 
 // Verifies the resolution order: the flag beats in-cluster, in-cluster beats $KUBECONFIG, and
 // ~/.kube/config is the last resort.
-TEST_F(kube_config_test, resolution_order) {
+TEST_F(KubeConfigTest, ResolutionOrder) {
   write("sa/token", "tok");
   write("sa/ca.crt", pki("ca.crt"));
   const std::string flag = write("flag", R"(current-context: x

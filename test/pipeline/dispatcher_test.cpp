@@ -26,7 +26,7 @@ config::rule match_rule(std::string receiver, std::string reason = "") {
   return r;
 }
 
-class dispatcher_test : public ::testing::Test {
+class DispatcherTest : public ::testing::Test {
  protected:
   // Receivers "a" (queue max_a) and "b" (queue max_b), both policy block, each with a fake sink.
   void build(std::vector<config::rule> rules, std::size_t max_a = 100, std::size_t max_b = 100) {
@@ -71,7 +71,7 @@ class dispatcher_test : public ::testing::Test {
 };
 
 // Verifies that a receiver named by two matching rules gets the record twice.
-TEST_F(dispatcher_test, receiver_named_twice_gets_record_twice) {
+TEST_F(DispatcherTest, ReceiverNamedTwiceGetsRecordTwice) {
   build({match_rule("a"), match_rule("a"), match_rule("b")});
   auto rec = make_record(1);
   auto done = spawn_dispatch(rec);
@@ -86,7 +86,7 @@ TEST_F(dispatcher_test, receiver_named_twice_gets_record_twice) {
 }
 
 // Verifies that a record no rule matches is counted as routed nowhere.
-TEST_F(dispatcher_test, unmatched_record_counts_routed_nowhere) {
+TEST_F(DispatcherTest, UnmatchedRecordCountsRoutedNowhere) {
   build({match_rule("a", "^Killing$")});
   auto done = spawn_dispatch(make_record(1, "Started"));
   run_ready(ioc);
@@ -98,7 +98,7 @@ TEST_F(dispatcher_test, unmatched_record_counts_routed_nowhere) {
 }
 
 // Verifies that only the receivers whose rules match get the record.
-TEST_F(dispatcher_test, routes_by_rule) {
+TEST_F(DispatcherTest, RoutesByRule) {
   build({match_rule("a", "^Killing$"), match_rule("b", "^Started$")});
   EXPECT_EQ(d->admit({make_record(1, "Started")}), admission::accepted);
   EXPECT_EQ(d->admit({make_record(2, "Killing")}), admission::accepted);
@@ -108,7 +108,7 @@ TEST_F(dispatcher_test, routes_by_rule) {
 }
 
 // Verifies that admit enqueues nothing when any reached receiver is full.
-TEST_F(dispatcher_test, admit_one_is_all_or_nothing) {
+TEST_F(DispatcherTest, AdmitOneIsAllOrNothing) {
   build({match_rule("a"), match_rule("b")}, /*max_a=*/5, /*max_b=*/1);
   ASSERT_EQ(d->admit({make_record(1)}), admission::accepted);
   EXPECT_EQ(a->size(), 1u);
@@ -121,7 +121,7 @@ TEST_F(dispatcher_test, admit_one_is_all_or_nothing) {
 }
 
 // Verifies that admit needs one free slot per time a receiver is reached.
-TEST_F(dispatcher_test, admit_counts_duplicate_slots) {
+TEST_F(DispatcherTest, AdmitCountsDuplicateSlots) {
   build({match_rule("a"), match_rule("a")}, /*max_a=*/3);
   ASSERT_EQ(d->admit({make_record(1)}), admission::accepted);
   EXPECT_EQ(a->size(), 2u);
@@ -131,7 +131,7 @@ TEST_F(dispatcher_test, admit_counts_duplicate_slots) {
 
 // Verifies that admit takes all records of a batch or none: full when a reached
 // receiver lacks room for the whole batch, too_large when its queue could never hold it.
-TEST_F(dispatcher_test, admit_is_all_or_nothing) {
+TEST_F(DispatcherTest, AdmitIsAllOrNothing) {
   build({match_rule("a"), match_rule("b", "Started")}, /*max_a=*/10, /*max_b=*/3);
   using result = admission;
   const std::vector<record_ptr> three = {make_record(1), make_record(2, "Killing"), make_record(3)};
@@ -147,7 +147,7 @@ TEST_F(dispatcher_test, admit_is_all_or_nothing) {
 }
 
 // Verifies that dispatch waits on a full blocking receiver, then feeds it in order.
-TEST_F(dispatcher_test, dispatch_waits_for_full_receiver) {
+TEST_F(DispatcherTest, DispatchWaitsForFullReceiver) {
   build({match_rule("a"), match_rule("b")}, /*max_a=*/100, /*max_b=*/1);
   auto r1 = make_record(1);
   auto r2 = make_record(2);

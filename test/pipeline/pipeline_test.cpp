@@ -20,7 +20,7 @@ using test::make_record;
 using test::run_until;
 
 // A pipeline with receivers "a" and "b", every record routed to both.
-class pipeline_test : public ::testing::Test {
+class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     config::route root;
@@ -61,7 +61,7 @@ class pipeline_test : public ::testing::Test {
 
 // Verifies the shutdown order: sources stop first, and what a source dispatches while it stops
 // still reaches every sink; receivers close only after every source has stopped.
-TEST_F(pipeline_test, sources_stop_before_receivers_drain) {
+TEST_F(PipelineTest, SourcesStopBeforeReceiversDrain) {
   p->add_source({"watch", [this] { log.push_back("watch started"); },
                  [this](time_point) -> net::awaitable<void> {
                    log.push_back("watch stopping");
@@ -93,7 +93,7 @@ TEST_F(pipeline_test, sources_stop_before_receivers_drain) {
 
 // Verifies that receivers drain in parallel: one receiver whose sink hangs does not keep the
 // other from delivering and closing, and the hung one gives up at the deadline, counted.
-TEST_F(pipeline_test, receivers_drain_in_parallel_within_the_deadline) {
+TEST_F(PipelineTest, ReceiversDrainInParallelWithinTheDeadline) {
   p->start();
   ASSERT_EQ(p->admit({make_record(1)}), admission::accepted);
   sa->hold = true;  // "a" never completes its send
@@ -109,7 +109,7 @@ TEST_F(pipeline_test, receivers_drain_in_parallel_within_the_deadline) {
 
 // Verifies that a source that does not stop in time does not eat the receivers' budget: the
 // receivers still drain what was queued.
-TEST_F(pipeline_test, slow_source_gets_half_the_budget) {
+TEST_F(PipelineTest, SlowSourceGetsHalfTheBudget) {
   notifier never(ioc.get_executor());
   p->add_source(
       {"stuck", [] {}, [&](time_point) -> net::awaitable<void> { co_await never.wait(); }});

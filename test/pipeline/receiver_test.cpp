@@ -19,7 +19,7 @@ using test::make_record;
 using test::run_ready;
 using test::run_until;
 
-class receiver_test : public ::testing::Test {
+class ReceiverTest : public ::testing::Test {
  protected:
   std::unique_ptr<receiver> make(std::size_t max, config::overflow_policy policy,
                                  std::string name = "r") {
@@ -68,7 +68,7 @@ class receiver_test : public ::testing::Test {
 };
 
 // Verifies that with policy block a full queue suspends the producer until the sink drains it.
-TEST_F(receiver_test, block_policy_suspends_producer_until_drained) {
+TEST_F(ReceiverTest, BlockPolicySuspendsProducerUntilDrained) {
   auto r = make(2, config::overflow_policy::block);
   r->start();
   st->hold = true;
@@ -98,7 +98,7 @@ TEST_F(receiver_test, block_policy_suspends_producer_until_drained) {
 }
 
 // Verifies that with policy drop a full queue drops records and counts them as queue_full.
-TEST_F(receiver_test, drop_policy_counts_queue_full) {
+TEST_F(ReceiverTest, DropPolicyCountsQueueFull) {
   auto r = make(2, config::overflow_policy::drop, "dropper");
   r->start();
   st->hold = true;
@@ -121,7 +121,7 @@ TEST_F(receiver_test, drop_policy_counts_queue_full) {
 }
 
 // Verifies that try_push refuses when full without dropping or counting anything.
-TEST_F(receiver_test, try_push_refuses_when_full_and_never_drops) {
+TEST_F(ReceiverTest, TryPushRefusesWhenFullAndNeverDrops) {
   auto r = make(2, config::overflow_policy::drop);
   EXPECT_TRUE(r->try_push(make_record(1)));
   EXPECT_TRUE(r->try_push(make_record(2)));
@@ -132,7 +132,7 @@ TEST_F(receiver_test, try_push_refuses_when_full_and_never_drops) {
 }
 
 // Verifies that a retry result re-sends the same batch after a backoff, then counts it sent.
-TEST_F(receiver_test, retry_resends_same_batch) {
+TEST_F(ReceiverTest, RetryResendsSameBatch) {
   auto r = make(100, config::overflow_policy::block);
   st->results = {send_result::retry, send_result::retry, send_result::ok};
   for (int i = 0; i < 3; ++i) {
@@ -150,7 +150,7 @@ TEST_F(receiver_test, retry_resends_same_batch) {
 }
 
 // Verifies that a drop result counts the batch as rejected and in send_event_errors.
-TEST_F(receiver_test, drop_result_counts_rejected) {
+TEST_F(ReceiverTest, DropResultCountsRejected) {
   auto r = make(100, config::overflow_policy::block);
   st->results = {send_result::drop};
   ASSERT_TRUE(r->try_push(make_record(1)));
@@ -167,7 +167,7 @@ TEST_F(receiver_test, drop_result_counts_rejected) {
 }
 
 // Verifies that records reach the sink in push order, in batches of at most 1000.
-TEST_F(receiver_test, preserves_order_in_bounded_batches) {
+TEST_F(ReceiverTest, PreservesOrderInBoundedBatches) {
   auto r = make(10000, config::overflow_policy::block);
   std::vector<record_ptr> pushed;
   for (int i = 0; i < 2500; ++i) {
@@ -184,7 +184,7 @@ TEST_F(receiver_test, preserves_order_in_bounded_batches) {
 }
 
 // Verifies that the queue depth gauge follows the queue.
-TEST_F(receiver_test, queue_depth_gauge_tracks_queue) {
+TEST_F(ReceiverTest, QueueDepthGaugeTracksQueue) {
   auto r = make(10, config::overflow_policy::block);
   EXPECT_DOUBLE_EQ(m.queue_depth("r").Value(), 0);
   ASSERT_TRUE(r->try_push(make_record(1)));
@@ -196,7 +196,7 @@ TEST_F(receiver_test, queue_depth_gauge_tracks_queue) {
 }
 
 // Verifies that stop() delivers everything queued, closes the sink and then completes.
-TEST_F(receiver_test, stop_flushes_queue_and_closes_sink) {
+TEST_F(ReceiverTest, StopFlushesQueueAndClosesSink) {
   auto r = make(100, config::overflow_policy::block);
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(r->try_push(make_record(i)));
@@ -211,7 +211,7 @@ TEST_F(receiver_test, stop_flushes_queue_and_closes_sink) {
 }
 
 // Verifies that pushes after stop() are refused and counted as dropped (shutdown).
-TEST_F(receiver_test, push_after_stop_is_refused) {
+TEST_F(ReceiverTest, PushAfterStopIsRefused) {
   auto r = make(100, config::overflow_policy::block);
   r->start();
   auto stopped = spawn_stop(*r, 10s);
@@ -226,7 +226,7 @@ TEST_F(receiver_test, push_after_stop_is_refused) {
 }
 
 // Verifies that a producer blocked on a full queue is released (refused) by stop().
-TEST_F(receiver_test, stop_releases_blocked_producer) {
+TEST_F(ReceiverTest, StopReleasesBlockedProducer) {
   auto r = make(1, config::overflow_policy::block);
   ASSERT_TRUE(r->try_push(make_record(1)));
   auto blocked = spawn_push(*r, make_record(2));
@@ -239,7 +239,7 @@ TEST_F(receiver_test, stop_releases_blocked_producer) {
 }
 
 // Verifies that records the sink cannot take before the deadline are counted as shutdown drops.
-TEST_F(receiver_test, stop_counts_undeliverable_records_at_deadline) {
+TEST_F(ReceiverTest, StopCountsUndeliverableRecordsAtDeadline) {
   auto r = make(100, config::overflow_policy::block);
   st->results.assign(100000, send_result::retry);
   for (int i = 0; i < 3; ++i) {
@@ -255,7 +255,7 @@ TEST_F(receiver_test, stop_counts_undeliverable_records_at_deadline) {
 }
 
 // Verifies that stop() returns at its deadline even when the sink never completes a send.
-TEST_F(receiver_test, stop_returns_at_deadline_when_sink_hangs) {
+TEST_F(ReceiverTest, StopReturnsAtDeadlineWhenSinkHangs) {
   auto r = make(100, config::overflow_policy::block);
   st->hold = true;
   ASSERT_TRUE(r->try_push(make_record(1)));
@@ -270,7 +270,7 @@ TEST_F(receiver_test, stop_returns_at_deadline_when_sink_hangs) {
 }
 
 // Verifies that sink errors reported via take_errors() are added to send_event_errors.
-TEST_F(receiver_test, sink_errors_are_counted) {
+TEST_F(ReceiverTest, SinkErrorsAreCounted) {
   auto r = make(100, config::overflow_policy::block);
   st->errors = 2;
   ASSERT_TRUE(r->try_push(make_record(1)));
@@ -281,7 +281,7 @@ TEST_F(receiver_test, sink_errors_are_counted) {
 }
 
 // Verifies that records for an unsupported sink kind are counted as unsupported_sink drops.
-TEST_F(receiver_test, unsupported_sink_counts_drops) {
+TEST_F(ReceiverTest, UnsupportedSinkCountsDrops) {
   config::queue q;
   receiver r(ioc.get_executor(), "es", q, std::make_unique<sinks::null_sink>("elasticsearch"), m);
   ASSERT_TRUE(r.try_push(make_record(1)));

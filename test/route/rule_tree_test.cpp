@@ -363,10 +363,10 @@ std::vector<route_case> cases() {
   };
 }
 
-class route_cases : public ::testing::TestWithParam<route_case> {};
+class RouteCases : public ::testing::TestWithParam<route_case> {};
 
 // Verifies that each routing case sends the event to exactly the expected receivers, in order.
-TEST_P(route_cases, SendsToExpectedReceivers) {
+TEST_P(RouteCases, SendsToExpectedReceivers) {
   const route_case& c = GetParam();
   diagnostics problems;
   auto tree = rule_tree::compile(c.root, receivers, problems);
@@ -375,13 +375,13 @@ TEST_P(route_cases, SendsToExpectedReceivers) {
   EXPECT_EQ(route_names(*tree, c.event.to_record()), c.want);
 }
 
-INSTANTIATE_TEST_SUITE_P(resmoio, route_cases, ::testing::ValuesIn(cases()),
+INSTANTIATE_TEST_SUITE_P(Resmoio, RouteCases, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<route_case>& info) {
                            return std::string(info.param.name);
                          });
 
 // Verifies that the table above keeps at least the 40 cases the contract asks for.
-TEST(rule_tree, CaseTableIsLarge) { EXPECT_GE(cases().size(), 40u); }
+TEST(RuleTree, CaseTableIsLarge) { EXPECT_GE(cases().size(), 40u); }
 
 const diagnostic* find_problem(const diagnostics& d, const std::string& path) {
   for (const auto& p : d) {
@@ -393,7 +393,7 @@ const diagnostic* find_problem(const diagnostics& d, const std::string& path) {
 }
 
 // Verifies that the README's "*test*" pattern (invalid RE2) is a compile error naming its path.
-TEST(rule_tree, ReadmeInvalidPatternIsCompileError) {
+TEST(RuleTree, ReadmeInvalidPatternIsCompileError) {
   route r = readme_tree();
   r.routes[1].drop[0].namespace_ = "*test*";
   diagnostics problems;
@@ -405,7 +405,7 @@ TEST(rule_tree, ReadmeInvalidPatternIsCompileError) {
 }
 
 // Verifies that an invalid label pattern is reported with the label key in the path.
-TEST(rule_tree, InvalidLabelPatternNamesKey) {
+TEST(RuleTree, InvalidLabelPatternNamesKey) {
   route r{.routes = {route{.match = {rule{.labels = {{"app", "(unclosed"}}, .receiver = "dump"}}}}};
   diagnostics problems;
   EXPECT_EQ(rule_tree::compile(r, receivers, problems), nullptr);
@@ -413,7 +413,7 @@ TEST(rule_tree, InvalidLabelPatternNamesKey) {
 }
 
 // Verifies that an invalid annotation pattern is reported with the annotation key in the path.
-TEST(rule_tree, InvalidAnnotationPatternNamesKey) {
+TEST(RuleTree, InvalidAnnotationPatternNamesKey) {
   route r{.match = {rule{.annotations = {{"owner", "[z-a]"}}}}};
   diagnostics problems;
   EXPECT_EQ(rule_tree::compile(r, receivers, problems), nullptr);
@@ -421,7 +421,7 @@ TEST(rule_tree, InvalidAnnotationPatternNamesKey) {
 }
 
 // Verifies that an undefined receiver is an error naming "<rule path>.receiver".
-TEST(rule_tree, UndefinedReceiverIsError) {
+TEST(RuleTree, UndefinedReceiverIsError) {
   route r{.routes = {route{.match = {rule{.receiver = "dump"}, rule{.receiver = "nope"}}}}};
   diagnostics problems;
   EXPECT_EQ(rule_tree::compile(r, receivers, problems), nullptr);
@@ -432,7 +432,7 @@ TEST(rule_tree, UndefinedReceiverIsError) {
 }
 
 // Verifies that compile reports every problem, not just the first.
-TEST(rule_tree, ReportsAllProblems) {
+TEST(RuleTree, ReportsAllProblems) {
   route r{.match = {rule{.kind = "(", .receiver = "missing"}, rule{.reason = "+"}}};
   diagnostics problems;
   EXPECT_EQ(rule_tree::compile(r, receivers, problems), nullptr);
@@ -442,7 +442,7 @@ TEST(rule_tree, ReportsAllProblems) {
 }
 
 // Verifies that the YAML paths the config loader recorded are used in diagnostics.
-TEST(rule_tree, UsesConfigPaths) {
+TEST(RuleTree, UsesConfigPaths) {
   route r{.match = {rule{.message = "(", .path = "route.match[7]"}}, .path = "route"};
   diagnostics problems;
   EXPECT_EQ(rule_tree::compile(r, receivers, problems), nullptr);
@@ -450,7 +450,7 @@ TEST(rule_tree, UsesConfigPaths) {
 }
 
 // Verifies that a receiver on a drop rule is only a warning and never receives anything.
-TEST(rule_tree, DropRuleReceiverWarnsAndNeverSends) {
+TEST(RuleTree, DropRuleReceiverWarnsAndNeverSends) {
   route r{.drop = {rule{.type = "Normal", .receiver = "nope"}}, .match = {rule{.receiver = "a"}}};
   diagnostics problems;
   auto tree = rule_tree::compile(r, receivers, problems);
@@ -463,7 +463,7 @@ TEST(rule_tree, DropRuleReceiverWarnsAndNeverSends) {
 }
 
 // Verifies that route() appends to the caller's vector instead of replacing its contents.
-TEST(rule_tree, RouteAppends) {
+TEST(RuleTree, RouteAppends) {
   diagnostics problems;
   auto tree = rule_tree::compile(route{.match = {rule{.receiver = "b"}}}, receivers, problems);
   ASSERT_NE(tree, nullptr);
@@ -473,7 +473,7 @@ TEST(rule_tree, RouteAppends) {
 }
 
 // Verifies that routing through a realistic tree performs no heap allocation.
-TEST(rule_tree, RouteDoesNotAllocate) {
+TEST(RuleTree, RouteDoesNotAllocate) {
   diagnostics problems;
   auto tree = rule_tree::compile(readme_tree(), receivers, problems);
   ASSERT_NE(tree, nullptr);
@@ -500,7 +500,7 @@ TEST(rule_tree, RouteDoesNotAllocate) {
 }
 
 // Verifies that plain-text patterns (matched without RE2) agree with RE2's unanchored search.
-TEST(rule_tree, LiteralPatternsAgreeWithRe2) {
+TEST(RuleTree, LiteralPatternsAgreeWithRe2) {
   const std::vector<std::string> patterns = {"Pod",
                                              "kube-system",
                                              "a b",

@@ -33,7 +33,7 @@ bool has_error_at(const diagnostics& problems, const std::string& path) {
 }
 
 // Verifies that /-/healthy always answers 200 "OK".
-TEST(http_server, healthy_answers_ok) {
+TEST(HttpServer, HealthyAnswersOk) {
   running_server s(loopback_options());
   const auto port = s.start();
   client c;
@@ -47,7 +47,7 @@ TEST(http_server, healthy_answers_ok) {
 
 // Verifies that /-/ready answers 503 until set_ready(true), then 200 "OK", and 503 again after
 // set_ready(false).
-TEST(http_server, ready_follows_set_ready) {
+TEST(HttpServer, ReadyFollowsSetReady) {
   running_server s(loopback_options());
   const auto port = s.start();
   client c;
@@ -67,7 +67,7 @@ TEST(http_server, ready_follows_set_ready) {
 }
 
 // Verifies that GET / serves an HTML landing page linking the metrics.
-TEST(http_server, landing_page_links_metrics) {
+TEST(HttpServer, LandingPageLinksMetrics) {
   running_server s(loopback_options());
   const auto port = s.start();
   client c;
@@ -80,7 +80,7 @@ TEST(http_server, landing_page_links_metrics) {
 }
 
 // Verifies that an unknown path gets 404.
-TEST(http_server, unknown_path_is_404) {
+TEST(HttpServer, UnknownPathIs404) {
   running_server s(loopback_options());
   const auto port = s.start();
   client c;
@@ -91,7 +91,7 @@ TEST(http_server, unknown_path_is_404) {
 }
 
 // Verifies that a known path with the wrong method gets 405 with an Allow header.
-TEST(http_server, wrong_method_is_405_with_allow) {
+TEST(HttpServer, WrongMethodIs405WithAllow) {
   running_server s(loopback_options());
   s.server().add_route("POST /ingest", echo);
   const auto port = s.start();
@@ -108,7 +108,7 @@ TEST(http_server, wrong_method_is_405_with_allow) {
 }
 
 // Verifies that HEAD on a GET route answers with the GET headers (Content-Length) and no body.
-TEST(http_server, head_uses_get_route_without_body) {
+TEST(HttpServer, HeadUsesGetRouteWithoutBody) {
   running_server s(loopback_options());
   const auto port = s.start();
   client c;
@@ -124,7 +124,7 @@ TEST(http_server, head_uses_get_route_without_body) {
 }
 
 // Verifies that the query string does not take part in route matching.
-TEST(http_server, query_string_is_ignored_for_routing) {
+TEST(HttpServer, QueryStringIsIgnoredForRouting) {
   running_server s(loopback_options());
   const auto port = s.start();
   client c;
@@ -135,7 +135,7 @@ TEST(http_server, query_string_is_ignored_for_routing) {
 }
 
 // Verifies that a request body within max_body_bytes reaches the handler intact.
-TEST(http_server, body_within_limit_reaches_handler) {
+TEST(HttpServer, BodyWithinLimitReachesHandler) {
   auto opt = loopback_options();
   opt.max_body_bytes = 1024;
   running_server s(opt);
@@ -151,7 +151,7 @@ TEST(http_server, body_within_limit_reaches_handler) {
 }
 
 // Verifies that a body over max_body_bytes gets 413 and the connection is closed.
-TEST(http_server, body_over_limit_is_413) {
+TEST(HttpServer, BodyOverLimitIs413) {
   auto opt = loopback_options();
   opt.max_body_bytes = 1024;
   running_server s(opt);
@@ -167,7 +167,7 @@ TEST(http_server, body_over_limit_is_413) {
 }
 
 // Verifies that a chunked body growing over max_body_bytes gets 413 too.
-TEST(http_server, chunked_body_over_limit_is_413) {
+TEST(HttpServer, ChunkedBodyOverLimitIs413) {
   auto opt = loopback_options();
   opt.max_body_bytes = 16;
   running_server s(opt);
@@ -184,7 +184,7 @@ TEST(http_server, chunked_body_over_limit_is_413) {
 }
 
 // Verifies that request headers over max_header_bytes get 431.
-TEST(http_server, header_over_limit_is_431) {
+TEST(HttpServer, HeaderOverLimitIs431) {
   auto opt = loopback_options();
   opt.max_header_bytes = 1024;
   running_server s(opt);
@@ -198,7 +198,7 @@ TEST(http_server, header_over_limit_is_431) {
 }
 
 // Verifies that a malformed request gets 400 and the connection is closed.
-TEST(http_server, malformed_request_is_400) {
+TEST(HttpServer, MalformedRequestIs400) {
   running_server s(loopback_options());
   const auto port = s.start();
   client c;
@@ -211,7 +211,7 @@ TEST(http_server, malformed_request_is_400) {
 }
 
 // Verifies that two requests are served on one keep-alive connection.
-TEST(http_server, keep_alive_serves_two_requests_on_one_connection) {
+TEST(HttpServer, KeepAliveServesTwoRequestsOnOneConnection) {
   running_server s(loopback_options());
   s.server().add_route("POST /echo", echo);
   const auto port = s.start();
@@ -228,7 +228,7 @@ TEST(http_server, keep_alive_serves_two_requests_on_one_connection) {
 
 // Verifies that "Connection: close" from the client is honoured: the response says close and the
 // server closes the connection.
-TEST(http_server, connection_close_closes_after_response) {
+TEST(HttpServer, ConnectionCloseClosesAfterResponse) {
   running_server s(loopback_options());
   const auto port = s.start();
   client c;
@@ -242,7 +242,7 @@ TEST(http_server, connection_close_closes_after_response) {
 }
 
 // Verifies that a handler that throws gives 500 and the server keeps serving.
-TEST(http_server, throwing_handler_gives_500) {
+TEST(HttpServer, ThrowingHandlerGives500) {
   running_server s(loopback_options());
   s.server().add_route("GET /boom", [](const request&) -> net::awaitable<response> {
     throw std::runtime_error("boom");
@@ -259,7 +259,7 @@ TEST(http_server, throwing_handler_gives_500) {
 }
 
 // Verifies that a handler may be a coroutine that suspends (here on a timer) before answering.
-TEST(http_server, coroutine_handler_may_suspend) {
+TEST(HttpServer, CoroutineHandlerMaySuspend) {
   running_server s(loopback_options());
   s.server().add_route("GET /later", [](const request&) -> net::awaitable<response> {
     net::steady_timer timer(co_await net::this_coro::executor, std::chrono::milliseconds(1));
@@ -278,7 +278,7 @@ TEST(http_server, coroutine_handler_may_suspend) {
 }
 
 // Verifies that a client that never finishes its request is disconnected after read_timeout.
-TEST(http_server, slow_client_is_disconnected_after_read_timeout) {
+TEST(HttpServer, SlowClientIsDisconnectedAfterReadTimeout) {
   auto opt = loopback_options();
   opt.read_timeout = std::chrono::milliseconds(200);
   running_server s(opt);
@@ -295,7 +295,7 @@ TEST(http_server, slow_client_is_disconnected_after_read_timeout) {
 }
 
 // Verifies that an idle keep-alive connection is closed after read_timeout.
-TEST(http_server, idle_keep_alive_connection_is_closed_after_read_timeout) {
+TEST(HttpServer, IdleKeepAliveConnectionIsClosedAfterReadTimeout) {
   auto opt = loopback_options();
   opt.read_timeout = std::chrono::milliseconds(200);
   running_server s(opt);
@@ -310,7 +310,7 @@ TEST(http_server, idle_keep_alive_connection_is_closed_after_read_timeout) {
 }
 
 // Verifies that "Expect: 100-continue" gets an interim 100 before the body is sent.
-TEST(http_server, expect_continue_gets_100_before_body) {
+TEST(HttpServer, ExpectContinueGets100BeforeBody) {
   running_server s(loopback_options());
   s.server().add_route("POST /echo", echo);
   const auto port = s.start();
@@ -329,7 +329,7 @@ TEST(http_server, expect_continue_gets_100_before_body) {
 }
 
 // Verifies that stop() closes open keep-alive connections, not only the listener.
-TEST(http_server, stop_closes_open_connections) {
+TEST(HttpServer, StopClosesOpenConnections) {
   running_server s(loopback_options());
   const auto port = s.start();
   client c;
@@ -344,7 +344,7 @@ TEST(http_server, stop_closes_open_connections) {
 }
 
 // Verifies that routes added later replace earlier ones and that a bad route form throws.
-TEST(http_server, add_route_replaces_and_validates) {
+TEST(HttpServer, AddRouteReplacesAndValidates) {
   running_server s(loopback_options());
   s.server().add_route("GET /-/healthy", [](const request&) -> net::awaitable<response> {
     response res{http::status::ok, 11};
@@ -362,7 +362,7 @@ TEST(http_server, add_route_replaces_and_validates) {
 }
 
 // Verifies that ":0" listens on all interfaces (reachable through 127.0.0.1).
-TEST(http_server, empty_host_listens_on_all_interfaces) {
+TEST(HttpServer, EmptyHostListensOnAllInterfaces) {
   options opt;
   opt.address = ":0";
   running_server s(opt);
@@ -376,7 +376,7 @@ TEST(http_server, empty_host_listens_on_all_interfaces) {
 }
 
 // Verifies that a host name ("localhost:0") is resolved at start.
-TEST(http_server, host_name_is_resolved) {
+TEST(HttpServer, HostNameIsResolved) {
   options opt;
   opt.address = "localhost:0";
   running_server s(opt);
@@ -389,7 +389,7 @@ TEST(http_server, host_name_is_resolved) {
 }
 
 // Verifies that a bracketed IPv6 address ("[::1]:0") is accepted and served.
-TEST(http_server, bracketed_ipv6_address) {
+TEST(HttpServer, BracketedIpv6Address) {
   {
     net::io_context probe_ioc;
     net::ip::tcp::acceptor probe(probe_ioc);
@@ -414,7 +414,7 @@ TEST(http_server, bracketed_ipv6_address) {
 }
 
 // Verifies that malformed addresses are errors naming -metrics-address and start() refuses.
-TEST(http_server, bad_address_is_reported) {
+TEST(HttpServer, BadAddressIsReported) {
   for (const char* bad : {"2112", "::1:2112", "[::1:2112", "a[b]:1", "127.0.0.1:65536"}) {
     options opt;
     opt.address = bad;
@@ -425,7 +425,7 @@ TEST(http_server, bad_address_is_reported) {
 }
 
 // Verifies that binding a port already in use throws from start().
-TEST(http_server, port_in_use_throws) {
+TEST(HttpServer, PortInUseThrows) {
   running_server first(loopback_options());
   const auto port = first.start();
   options opt;
@@ -435,7 +435,7 @@ TEST(http_server, port_in_use_throws) {
 }
 
 // Verifies that an unreadable -metrics-tls-config file is an error naming the file.
-TEST(http_server, unreadable_web_config_is_reported) {
+TEST(HttpServer, UnreadableWebConfigIsReported) {
   auto opt = loopback_options();
   opt.web_config_file = "/nonexistent/web-config.yml";
   running_server s(opt);
@@ -445,7 +445,7 @@ TEST(http_server, unreadable_web_config_is_reported) {
 }
 
 // Verifies that http_server_config.headers from the web config are added to every response.
-TEST(http_server, web_config_headers_are_added) {
+TEST(HttpServer, WebConfigHeadersAreAdded) {
   test::temp_dir dir;
   auto opt = loopback_options();
   opt.web_config_file = dir.write("web.yml",

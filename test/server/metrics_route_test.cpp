@@ -39,7 +39,7 @@ client_response scrape(unsigned short port, http::verb method = http::verb::get)
 }
 
 // Verifies that GET /metrics answers the serialized registry with the 0.0.4 text content type.
-TEST(metrics_route, serves_serialized_metrics_with_content_type) {
+TEST(MetricsRoute, ServesSerializedMetricsWithContentType) {
   ke::metrics m("event_exporter_", "1.2.3", "abc");
   fill(m);
   running_server s(loopback_options());
@@ -52,7 +52,7 @@ TEST(metrics_route, serves_serialized_metrics_with_content_type) {
 
 // Verifies that the resmoio metric names, with the metricsNamePrefix, are exposed with their
 // values, next to the per-receiver families.
-TEST(metrics_route, exposes_resmoio_names_with_prefix) {
+TEST(MetricsRoute, ExposesResmoioNamesWithPrefix) {
   ke::metrics m("event_exporter_", "1.2.3", "abc");
   fill(m);
   running_server s(loopback_options());
@@ -74,7 +74,7 @@ TEST(metrics_route, exposes_resmoio_names_with_prefix) {
 
 // Verifies that `promtool check metrics` accepts the exposition served over HTTP. promtool comes
 // from the Debian package "prometheus"; without it this test fails.
-TEST(metrics_route, promtool_check_metrics_accepts_the_exposition) {
+TEST(MetricsRoute, PromtoolCheckMetricsAcceptsTheExposition) {
   const auto promtool = test::find_on_path("promtool");
   ASSERT_FALSE(promtool.empty())
       << "promtool not found on PATH: install the Debian package 'prometheus' (apt-get install "
@@ -94,7 +94,7 @@ TEST(metrics_route, promtool_check_metrics_accepts_the_exposition) {
 }
 
 // Verifies that HEAD /metrics gives the headers (Content-Length of the body) without a body.
-TEST(metrics_route, head_gives_length_without_body) {
+TEST(MetricsRoute, HeadGivesLengthWithoutBody) {
   ke::metrics m("");
   running_server s(loopback_options());
   add_metrics_route(s.server(), m);

@@ -21,7 +21,7 @@ using test::tls_client;
 
 // Certificates generated once with the openssl CLI: a server certificate for localhost and
 // 127.0.0.1, a client certificate (SAN client.example), and an unrelated client certificate.
-class tls_auth : public ::testing::Test {
+class TlsAuthTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::temp_dir();
@@ -79,7 +79,7 @@ class tls_auth : public ::testing::Test {
   static test::temp_dir* dir_;
 };
 
-test::temp_dir* tls_auth::dir_ = nullptr;
+test::temp_dir* TlsAuthTest::dir_ = nullptr;
 
 constexpr const char* server_tls =
     "tls_server_config:\n"
@@ -99,7 +99,7 @@ std::string basic(const std::string& user_password) {
 }
 
 // Verifies that cert_file/key_file (relative to the web config file) serve HTTPS.
-TEST_F(tls_auth, serves_https_with_cert_and_key_from_web_config) {
+TEST_F(TlsAuthTest, ServesHttpsWithCertAndKeyFromWebConfig) {
   running_server s(with_web_config(server_tls));
   ASSERT_FALSE(has_errors(s.problems));
   const auto port = s.start();
@@ -108,7 +108,7 @@ TEST_F(tls_auth, serves_https_with_cert_and_key_from_web_config) {
 }
 
 // Verifies that a TLS server does not answer plain HTTP.
-TEST_F(tls_auth, plain_http_gets_no_answer_from_tls_server) {
+TEST_F(TlsAuthTest, PlainHttpGetsNoAnswerFromTlsServer) {
   running_server s(with_web_config(server_tls));
   const auto port = s.start();
   client c;
@@ -119,7 +119,7 @@ TEST_F(tls_auth, plain_http_gets_no_answer_from_tls_server) {
 
 // Verifies that RequireAndVerifyClientCert rejects clients without a certificate or with one the
 // client CA did not issue, and accepts a client with a trusted certificate.
-TEST_F(tls_auth, require_and_verify_client_cert) {
+TEST_F(TlsAuthTest, RequireAndVerifyClientCert) {
   running_server s(with_web_config(std::string(server_tls) +
                                    "  client_auth_type: RequireAndVerifyClientCert\n"
                                    "  client_ca_file: client.crt\n"));
@@ -139,7 +139,7 @@ TEST_F(tls_auth, require_and_verify_client_cert) {
 }
 
 // Verifies that client_allowed_sans admits only client certificates with a listed SAN.
-TEST_F(tls_auth, client_allowed_sans_are_enforced) {
+TEST_F(TlsAuthTest, ClientAllowedSansAreEnforced) {
   {
     running_server s(with_web_config(std::string(server_tls) +
                                      "  client_auth_type: RequireAndVerifyClientCert\n"
@@ -165,7 +165,7 @@ TEST_F(tls_auth, client_allowed_sans_are_enforced) {
 }
 
 // Verifies that min_version TLS13 refuses a client limited to TLS 1.2 and serves a TLS 1.3 one.
-TEST_F(tls_auth, min_version_tls13_refuses_tls12) {
+TEST_F(TlsAuthTest, MinVersionTls13RefusesTls12) {
   running_server s(with_web_config(std::string(server_tls) + "  min_version: TLS13\n"));
   ASSERT_FALSE(has_errors(s.problems));
   const auto port = s.start();
@@ -180,7 +180,7 @@ TEST_F(tls_auth, min_version_tls13_refuses_tls12) {
 
 // Verifies that basic_auth_users rejects missing and wrong credentials with 401 and
 // "WWW-Authenticate: Basic", and accepts the right password.
-TEST_F(tls_auth, basic_auth_accepts_only_the_right_password) {
+TEST_F(TlsAuthTest, BasicAuthAcceptsOnlyTheRightPassword) {
   running_server s(with_web_config("basic_auth_users:\n  alice: " + bcrypt("s3cret") + "\n"));
   ASSERT_FALSE(has_errors(s.problems));
   const auto port = s.start();
@@ -212,7 +212,7 @@ TEST_F(tls_auth, basic_auth_accepts_only_the_right_password) {
 }
 
 // Verifies that basic auth also works over TLS.
-TEST_F(tls_auth, basic_auth_over_tls) {
+TEST_F(TlsAuthTest, BasicAuthOverTls) {
   running_server s(with_web_config(std::string(server_tls) +
                                    "basic_auth_users:\n  alice: " + bcrypt("s3cret") + "\n"));
   ASSERT_FALSE(has_errors(s.problems));

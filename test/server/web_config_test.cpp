@@ -49,7 +49,7 @@ std::string basic(const std::string& user_password) {
 }
 
 // Verifies that an empty file means plain HTTP without authentication and no problems.
-TEST(web_config, empty_file_is_plain_http) {
+TEST(WebConfig, EmptyFileIsPlainHttp) {
   diagnostics problems;
   const auto cfg = parse("", problems);
   EXPECT_TRUE(problems.empty());
@@ -59,7 +59,7 @@ TEST(web_config, empty_file_is_plain_http) {
 
 // Verifies that the documented keys are read and relative file names resolve against the web
 // config file's directory.
-TEST(web_config, reads_tls_keys_and_resolves_relative_files) {
+TEST(WebConfig, ReadsTlsKeysAndResolvesRelativeFiles) {
   diagnostics problems;
   const auto cfg = parse(
       "tls_server_config:\n"
@@ -87,7 +87,7 @@ TEST(web_config, reads_tls_keys_and_resolves_relative_files) {
 }
 
 // Verifies that load_web_config resolves relative names against the file's own directory.
-TEST(web_config, load_resolves_against_file_directory) {
+TEST(WebConfig, LoadResolvesAgainstFileDirectory) {
   test::temp_dir dir;
   const auto file =
       dir.write("web.yml", "tls_server_config:\n  cert_file: s.crt\n  key_file: s.key\n");
@@ -100,7 +100,7 @@ TEST(web_config, load_resolves_against_file_directory) {
 }
 
 // Verifies that unknown keys at every level are warnings naming the key, not errors.
-TEST(web_config, unknown_keys_are_warnings_naming_the_key) {
+TEST(WebConfig, UnknownKeysAreWarningsNamingTheKey) {
   diagnostics problems;
   parse(
       "tls_server_confg: {}\n"
@@ -122,7 +122,7 @@ TEST(web_config, unknown_keys_are_warnings_naming_the_key) {
 }
 
 // Verifies that an unreadable web config file is an error naming the file.
-TEST(web_config, unreadable_file_is_an_error_naming_it) {
+TEST(WebConfig, UnreadableFileIsAnErrorNamingIt) {
   diagnostics problems;
   load_web_config("/nonexistent/dir/web.yml", problems);
   ASSERT_EQ(problems.size(), 1u);
@@ -131,14 +131,14 @@ TEST(web_config, unreadable_file_is_an_error_naming_it) {
 }
 
 // Verifies that malformed YAML is an error, not an exception.
-TEST(web_config, malformed_yaml_is_an_error) {
+TEST(WebConfig, MalformedYamlIsAnError) {
   diagnostics problems;
   parse("tls_server_config: [unclosed\n", problems);
   EXPECT_TRUE(has_errors(problems));
 }
 
 // Verifies that a certificate without a key (and the reverse) is an error naming the missing key.
-TEST(web_config, cert_without_key_is_an_error) {
+TEST(WebConfig, CertWithoutKeyIsAnError) {
   diagnostics problems;
   parse("tls_server_config:\n  cert_file: a.crt\n", problems);
   const auto* d = find_at(problems, "web.yml: tls_server_config.key_file");
@@ -151,7 +151,7 @@ TEST(web_config, cert_without_key_is_an_error) {
 }
 
 // Verifies that tls_server_config without any certificate warns that HTTP stays plain.
-TEST(web_config, tls_block_without_cert_warns_plain_http) {
+TEST(WebConfig, TlsBlockWithoutCertWarnsPlainHttp) {
   diagnostics problems;
   const auto cfg = parse("tls_server_config:\n  min_version: TLS12\n", problems);
   EXPECT_FALSE(cfg.tls.has_value());
@@ -161,7 +161,7 @@ TEST(web_config, tls_block_without_cert_warns_plain_http) {
 }
 
 // Verifies that invalid enumerations are errors naming their key.
-TEST(web_config, invalid_values_are_errors_naming_the_key) {
+TEST(WebConfig, InvalidValuesAreErrorsNamingTheKey) {
   const std::string base = "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"  client_auth_type: Sometimes\n", "web.yml: tls_server_config.client_auth_type"},
@@ -186,7 +186,7 @@ TEST(web_config, invalid_values_are_errors_naming_the_key) {
 
 // Verifies that a basic_auth_users value that is not a bcrypt hash is an error naming the user
 // and that the value itself never appears in a diagnostic.
-TEST(web_config, non_bcrypt_password_is_an_error_without_the_secret) {
+TEST(WebConfig, NonBcryptPasswordIsAnErrorWithoutTheSecret) {
   diagnostics problems;
   const auto cfg = parse("basic_auth_users:\n  alice: plaintext-Hunter2\n", problems);
   const auto* d = find_at(problems, "web.yml: basic_auth_users.alice");
@@ -197,7 +197,7 @@ TEST(web_config, non_bcrypt_password_is_an_error_without_the_secret) {
 }
 
 // Verifies that valid bcrypt hashes are accepted as basic_auth_users.
-TEST(web_config, bcrypt_users_are_read) {
+TEST(WebConfig, BcryptUsersAreRead) {
   diagnostics problems;
   const auto hash = bcrypt("pw");
   const auto cfg = parse("basic_auth_users:\n  alice: " + hash + "\n", problems);
@@ -206,7 +206,7 @@ TEST(web_config, bcrypt_users_are_read) {
 }
 
 // Verifies that configurable response headers are read, and invalid or unknown ones reported.
-TEST(web_config, response_headers) {
+TEST(WebConfig, ResponseHeaders) {
   diagnostics problems;
   const auto cfg = parse(
       "http_server_config:\n"
@@ -227,7 +227,7 @@ TEST(web_config, response_headers) {
 }
 
 // Verifies that make_tls_context reports a missing certificate file naming the key and the file.
-TEST(web_config, missing_cert_file_names_key_and_file) {
+TEST(WebConfig, MissingCertFileNamesKeyAndFile) {
   tls_server_config t;
   t.cert_file = "/nonexistent/server.crt";
   t.key_file = "/nonexistent/server.key";
@@ -242,7 +242,7 @@ TEST(web_config, missing_cert_file_names_key_and_file) {
 
 // Verifies that a file that is not a certificate, and a key that does not match the certificate,
 // are errors naming the key and file; a matching pair builds a context.
-TEST(web_config, bad_or_mismatched_cert_is_an_error) {
+TEST(WebConfig, BadOrMismatchedCertIsAnError) {
   test::temp_dir dir;
   ASSERT_EQ(test::make_self_signed(dir, "a", "/CN=a", "subjectAltName=DNS:a"), "");
   ASSERT_EQ(test::make_self_signed(dir, "b", "/CN=b", "subjectAltName=DNS:b"), "");
@@ -272,7 +272,7 @@ TEST(web_config, bad_or_mismatched_cert_is_an_error) {
 }
 
 // Verifies that an inline key that fails to load is reported without its content.
-TEST(web_config, inline_key_errors_do_not_leak_the_key) {
+TEST(WebConfig, InlineKeyErrorsDoNotLeakTheKey) {
   tls_server_config t;
   t.cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
   t.key = "-----BEGIN PRIVATE KEY-----\nSECRETKEYMATERIAL\n-----END PRIVATE KEY-----\n";
@@ -283,7 +283,7 @@ TEST(web_config, inline_key_errors_do_not_leak_the_key) {
 }
 
 // Verifies that an unreadable client CA file is an error naming the key and file.
-TEST(web_config, unreadable_client_ca_names_key_and_file) {
+TEST(WebConfig, UnreadableClientCaNamesKeyAndFile) {
   test::temp_dir dir;
   ASSERT_EQ(test::make_self_signed(dir, "a", "/CN=a", "subjectAltName=DNS:a"), "");
   tls_server_config t;
@@ -299,7 +299,7 @@ TEST(web_config, unreadable_client_ca_names_key_and_file) {
 }
 
 // Verifies the bcrypt shape check.
-TEST(web_config, is_bcrypt_hash_checks_shape) {
+TEST(WebConfig, IsBcryptHashChecksShape) {
   EXPECT_TRUE(is_bcrypt_hash(bcrypt("x")));
   EXPECT_TRUE(is_bcrypt_hash("$2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze"));
   EXPECT_FALSE(is_bcrypt_hash("$1$abc$def"));
@@ -308,7 +308,7 @@ TEST(web_config, is_bcrypt_hash_checks_shape) {
 }
 
 // Verifies that verify_password accepts the right password only.
-TEST(web_config, verify_password_compares_with_bcrypt) {
+TEST(WebConfig, VerifyPasswordComparesWithBcrypt) {
   const auto hash = bcrypt("correct horse");
   EXPECT_TRUE(verify_password("correct horse", hash));
   EXPECT_FALSE(verify_password("correct horsE", hash));
@@ -318,7 +318,7 @@ TEST(web_config, verify_password_compares_with_bcrypt) {
 
 // Verifies that basic_auth parses the Authorization header (scheme case-insensitively) and checks
 // user and password.
-TEST(web_config, basic_auth_checks_header) {
+TEST(WebConfig, BasicAuthChecksHeader) {
   basic_auth auth(std::map<std::string, std::string>{{"alice", bcrypt("pw")}});
   EXPECT_TRUE(auth.enabled());
   EXPECT_TRUE(auth.check(basic("alice:pw")));

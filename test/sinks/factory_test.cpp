@@ -13,7 +13,7 @@ namespace {
 
 using test::temp_dir;
 
-class factory_test : public ::testing::Test {
+class FactoryTest : public ::testing::Test {
  protected:
   sink_ptr make(config::sink s) {
     config::receiver r;
@@ -30,14 +30,14 @@ class factory_test : public ::testing::Test {
 };
 
 // Verifies that a stdout receiver yields a stdout sink.
-TEST_F(factory_test, builds_stdout_sink) {
+TEST_F(FactoryTest, BuildsStdoutSink) {
   auto s = make(config::stdout_sink{});
   EXPECT_NE(dynamic_cast<stdout_sink*>(s.get()), nullptr);
   EXPECT_TRUE(problems.empty());
 }
 
 // Verifies that a file receiver yields a file sink, its directory created.
-TEST_F(factory_test, builds_file_sink) {
+TEST_F(FactoryTest, BuildsFileSink) {
   config::file_sink f;
   f.path = (dir.path() / "logs" / "events.log").string();
   auto s = make(f);
@@ -47,7 +47,7 @@ TEST_F(factory_test, builds_file_sink) {
 }
 
 // Verifies that an unopenable file path is an error naming the receiver's path key.
-TEST_F(factory_test, file_open_failure_is_diagnosed) {
+TEST_F(FactoryTest, FileOpenFailureIsDiagnosed) {
   std::ofstream(dir.path() / "plain") << "";
   config::file_sink f;
   f.path = (dir.path() / "plain" / "events.log").string();
@@ -58,14 +58,14 @@ TEST_F(factory_test, file_open_failure_is_diagnosed) {
 }
 
 // Verifies that a file receiver without a path is an error.
-TEST_F(factory_test, file_without_path_is_diagnosed) {
+TEST_F(FactoryTest, FileWithoutPathIsDiagnosed) {
   EXPECT_EQ(make(config::file_sink{}), nullptr);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].to_string(), "receivers[0].file.path: required");
 }
 
 // Verifies that an invalid layout is an error and yields no sink.
-TEST_F(factory_test, invalid_layout_is_diagnosed) {
+TEST_F(FactoryTest, InvalidLayoutIsDiagnosed) {
   config::stdout_sink s;
   s.layout = nlohmann::json{{"m", "{{ .Message "}};
   EXPECT_EQ(make(s), nullptr);
@@ -74,7 +74,7 @@ TEST_F(factory_test, invalid_layout_is_diagnosed) {
 }
 
 // Verifies that a null layout means the record's own line (no layout compiled).
-TEST_F(factory_test, null_layout_is_no_layout) {
+TEST_F(FactoryTest, NullLayoutIsNoLayout) {
   config::stdout_sink s;
   s.layout = nlohmann::json(nullptr);
   EXPECT_NE(make(s), nullptr);
@@ -83,7 +83,7 @@ TEST_F(factory_test, null_layout_is_no_layout) {
 
 // Verifies that a loki receiver is built by the Loki sink, which reports a missing url under the
 // receiver's loki key.
-TEST_F(factory_test, loki_receiver_is_built_and_validated) {
+TEST_F(FactoryTest, LokiReceiverIsBuiltAndValidated) {
   config::loki_sink ok;
   ok.url = "http://127.0.0.1:3100/loki/api/v1/push";
   ok.stream_labels = {{"job", "kubernetes-event"}};
@@ -96,14 +96,14 @@ TEST_F(factory_test, loki_receiver_is_built_and_validated) {
 }
 
 // Verifies that webhook receivers are reported as not implemented yet.
-TEST_F(factory_test, webhook_not_implemented_yet) {
+TEST_F(FactoryTest, WebhookNotImplementedYet) {
   EXPECT_EQ(make(config::webhook_sink{}), nullptr);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].to_string(), "receivers[0].webhook: not implemented yet");
 }
 
 // Verifies that an unsupported kind yields a sink that drops everything as unsupported_sink.
-TEST_F(factory_test, unsupported_kind_yields_null_sink) {
+TEST_F(FactoryTest, UnsupportedKindYieldsNullSink) {
   auto s = make(config::unsupported_sink{"kafka"});
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->drop_reason(), "unsupported_sink");

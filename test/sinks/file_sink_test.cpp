@@ -30,7 +30,7 @@ using test::temp_dir;
 const auto base_time =
     std::chrono::sys_days(std::chrono::year(2024) / 3 / 5) + 6h + 7min + 8s + 9ms;
 
-class file_sink_test : public ::testing::Test {
+class FileSinkTest : public ::testing::Test {
  protected:
   std::unique_ptr<file_sink> open(file_sink::options o,
                                   line_format f = line_format(nullptr, false)) {
@@ -90,7 +90,7 @@ class file_sink_test : public ::testing::Test {
 };
 
 // Verifies that records are appended as one line each (the record's JSON line).
-TEST_F(file_sink_test, writes_one_line_per_record) {
+TEST_F(FileSinkTest, WritesOneLinePerRecord) {
   auto s = open(opts());
   ASSERT_TRUE(s);
   EXPECT_TRUE(s->rotates());
@@ -105,7 +105,7 @@ TEST_F(file_sink_test, writes_one_line_per_record) {
 }
 
 // Verifies that the file is created with mode 0640 and appended to, not truncated.
-TEST_F(file_sink_test, appends_to_existing_file_with_mode_0640) {
+TEST_F(FileSinkTest, AppendsToExistingFileWithMode0640) {
   const auto path = dir.path() / "events.json";
   { std::ofstream(path) << "old line\n"; }
   auto s = open(opts());
@@ -131,7 +131,7 @@ TEST_F(file_sink_test, appends_to_existing_file_with_mode_0640) {
 }
 
 // Verifies that a regular file is rotated before a write would pass maxsize, lumberjack-style.
-TEST_F(file_sink_test, rotates_regular_file_at_max_size) {
+TEST_F(FileSinkTest, RotatesRegularFileAtMaxSize) {
   auto s = open(opts(room_for(2)));
   ASSERT_TRUE(s);
   const auto batch = records(1, 5);
@@ -149,7 +149,7 @@ TEST_F(file_sink_test, rotates_regular_file_at_max_size) {
 }
 
 // Verifies that a file already at maxsize when opened is rotated on the first write.
-TEST_F(file_sink_test, rotates_existing_full_file_on_first_write) {
+TEST_F(FileSinkTest, RotatesExistingFullFileOnFirstWrite) {
   const auto path = dir.path() / "events.json";
   { std::ofstream(path) << std::string(room_for(2) - 1, 'x') << "\n"; }
   auto s = open(opts(room_for(2)));
@@ -160,7 +160,7 @@ TEST_F(file_sink_test, rotates_existing_full_file_on_first_write) {
 }
 
 // Verifies that only maxbackups backups are kept, the newest ones.
-TEST_F(file_sink_test, keeps_max_backups_newest) {
+TEST_F(FileSinkTest, KeepsMaxBackupsNewest) {
   auto o = opts(room_for(2, 11));
   o.max_backups = 2;
   auto s = open(o);
@@ -179,7 +179,7 @@ TEST_F(file_sink_test, keeps_max_backups_newest) {
 }
 
 // Verifies that backups older than maxage are deleted and unrelated files are left alone.
-TEST_F(file_sink_test, deletes_backups_older_than_max_age) {
+TEST_F(FileSinkTest, DeletesBackupsOlderThanMaxAge) {
   const auto old_backup = dir.path() / "events-2024-02-20T00-00-00.000.json";     // 14 days old
   const auto recent_backup = dir.path() / "events-2024-03-01T00-00-00.000.json";  // 4 days old
   const auto unrelated = dir.path() / "events-notatimestamp.json";
@@ -196,7 +196,7 @@ TEST_F(file_sink_test, deletes_backups_older_than_max_age) {
 }
 
 // Verifies that a FIFO is never rotated, however much is written past maxsize.
-TEST_F(file_sink_test, never_rotates_fifo) {
+TEST_F(FileSinkTest, NeverRotatesFifo) {
   const auto fifo = dir.path() / "pipe";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -228,7 +228,7 @@ TEST_F(file_sink_test, never_rotates_fifo) {
 }
 
 // Verifies that a character device (like /dev/stdout in a container) is never rotated.
-TEST_F(file_sink_test, never_rotates_char_device) {
+TEST_F(FileSinkTest, NeverRotatesCharDevice) {
   auto o = opts(10);
   o.path = "/dev/null";
   auto s = open(o);
@@ -240,7 +240,7 @@ TEST_F(file_sink_test, never_rotates_char_device) {
 }
 
 // Verifies that /dev/stdout is not rotated even when fd 1 is redirected to a regular file.
-TEST_F(file_sink_test, never_rotates_dev_stdout_backed_by_regular_file) {
+TEST_F(FileSinkTest, NeverRotatesDevStdoutBackedByRegularFile) {
   const auto file = dir.path() / "captured";
   std::unique_ptr<file_sink> s;
   {
@@ -258,7 +258,7 @@ TEST_F(file_sink_test, never_rotates_dev_stdout_backed_by_regular_file) {
 }
 
 // Verifies that a write error leads to one reopen and then a retry result.
-TEST_F(file_sink_test, write_error_returns_retry) {
+TEST_F(FileSinkTest, WriteErrorReturnsRetry) {
   auto o = opts();
   o.path = "/dev/full";  // every write fails with ENOSPC
   auto s = open(o);
@@ -267,7 +267,7 @@ TEST_F(file_sink_test, write_error_returns_retry) {
 }
 
 // Verifies that a path that cannot be opened is reported, not crashed on.
-TEST_F(file_sink_test, open_failure_is_reported) {
+TEST_F(FileSinkTest, OpenFailureIsReported) {
   auto o = opts();
   o.path = (dir.path() / "events.json" / "below-a-file").string();
   { std::ofstream(dir.path() / "events.json") << ""; }
@@ -278,7 +278,7 @@ TEST_F(file_sink_test, open_failure_is_reported) {
 }
 
 // Verifies that a layout renders each line.
-TEST_F(file_sink_test, renders_layout) {
+TEST_F(FileSinkTest, RendersLayout) {
   diagnostics problems;
   auto layout = tmpl::layout::compile(
       nlohmann::json{{"msg", "{{ .Message }}"}, {"why", "{{ .Reason }}"}}, "layout", problems);
@@ -292,7 +292,7 @@ TEST_F(file_sink_test, renders_layout) {
 }
 
 // Verifies that deDot replaces dots in involvedObject label keys before serializing.
-TEST_F(file_sink_test, de_dot_rewrites_label_keys) {
+TEST_F(FileSinkTest, DeDotRewritesLabelKeys) {
   auto r = std::make_shared<record>(*make_record(1));
   r->doc["involvedObject"] = {{"kind", "Pod"}, {"labels", {{"app.kubernetes.io/name", "web"}}}};
   r->line = go_json(r->doc);

@@ -15,7 +15,7 @@ entry line(std::size_t n, std::int64_t t = 1) { return entry{t, std::string(n, '
 
 // Verifies that nothing is due before batchWait has passed since the first entry, and the
 // batch is due exactly then.
-TEST(loki_batcher, due_after_wait_since_first_entry) {
+TEST(LokiBatcher, DueAfterWaitSinceFirstEntry) {
   batcher b(1000, milliseconds(1000));
   const clock_t_::time_point t0{};
   EXPECT_EQ(b.due(), clock_t_::time_point::max());
@@ -31,7 +31,7 @@ TEST(loki_batcher, due_after_wait_since_first_entry) {
 }
 
 // Verifies that an entry that would take the batch over batchSize closes the batch first.
-TEST(loki_batcher, splits_by_size) {
+TEST(LokiBatcher, SplitsBySize) {
   batcher b(100, milliseconds(1000));
   const clock_t_::time_point t0{};
   EXPECT_FALSE(b.add(job_a, line(40), "1", t0));
@@ -45,7 +45,7 @@ TEST(loki_batcher, splits_by_size) {
 }
 
 // Verifies that an entry larger than batchSize travels alone.
-TEST(loki_batcher, oversized_entry_is_alone) {
+TEST(LokiBatcher, OversizedEntryIsAlone) {
   batcher b(100, milliseconds(1000));
   const clock_t_::time_point t0{};
   EXPECT_FALSE(b.add(job_a, line(10), "1", t0));
@@ -60,7 +60,7 @@ TEST(loki_batcher, oversized_entry_is_alone) {
 
 // Verifies that entries are grouped into streams by label set, keeping arrival order and
 // positions.
-TEST(loki_batcher, groups_by_stream) {
+TEST(LokiBatcher, GroupsByStream) {
   batcher b(10000, milliseconds(1000));
   const clock_t_::time_point t0{};
   b.add(job_a, line(1, 3), "1", t0);
@@ -80,7 +80,7 @@ TEST(loki_batcher, groups_by_stream) {
 }
 
 // Verifies that structured metadata counts toward the batch size, as in Loki's rate limits.
-TEST(loki_batcher, metadata_counts_toward_size) {
+TEST(LokiBatcher, MetadataCountsTowardSize) {
   entry e{1, "abc", {{"uid", "12345"}}};
   EXPECT_EQ(batcher::entry_bytes(e), 3u + 3u + 5u);
 }

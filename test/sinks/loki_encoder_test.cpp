@@ -37,7 +37,7 @@ logproto::PushRequest decode(const payload& p) {
 
 // Verifies that the protobuf body decodes with the .proto classes: labels string, entries
 // sorted by time within the stream (ties keep their order), timestamps, lines, metadata.
-TEST(loki_encoder, protobuf_round_trip) {
+TEST(LokiEncoder, ProtobufRoundTrip) {
   batch b = sample_batch();
   const payload p = encode_protobuf(b);
   EXPECT_EQ(p.content_type, "application/x-protobuf");
@@ -60,7 +60,7 @@ TEST(loki_encoder, protobuf_round_trip) {
 }
 
 // Verifies that times before the epoch get a non-negative nanos part (Timestamp's rule).
-TEST(loki_encoder, negative_times_normalised) {
+TEST(LokiEncoder, NegativeTimesNormalised) {
   batch b = sample_batch();
   const auto req = decode(encode_protobuf(b));
   const auto& ts = req.streams(1).entries(0).timestamp();
@@ -70,7 +70,7 @@ TEST(loki_encoder, negative_times_normalised) {
 
 // Verifies that the body uses snappy's block format (length varint first), not the framing
 // format with its "sNaPpY" stream identifier.
-TEST(loki_encoder, snappy_block_not_framed) {
+TEST(LokiEncoder, SnappyBlockNotFramed) {
   batch b = sample_batch();
   const payload p = encode_protobuf(b);
   ASSERT_GE(p.body.size(), 4u);
@@ -82,7 +82,7 @@ TEST(loki_encoder, snappy_block_not_framed) {
 }
 
 // Verifies the JSON push body: stream objects, ["<ns>", line, {metadata}] values as strings.
-TEST(loki_encoder, json_body) {
+TEST(LokiEncoder, JsonBody) {
   batch b = sample_batch();
   const payload p = encode_json(b, false);
   EXPECT_EQ(p.content_type, "application/json");
@@ -101,7 +101,7 @@ TEST(loki_encoder, json_body) {
 }
 
 // Verifies that the gzip variant decompresses to the same JSON and says so in its encoding.
-TEST(loki_encoder, json_gzip) {
+TEST(LokiEncoder, JsonGzip) {
   batch b1 = sample_batch();
   batch b2 = sample_batch();
   const payload plain = encode_json(b1, false);
@@ -116,7 +116,7 @@ TEST(loki_encoder, json_gzip) {
 }
 
 // Verifies that invalid UTF-8 in a line does not break the JSON body.
-TEST(loki_encoder, json_replaces_invalid_utf8) {
+TEST(LokiEncoder, JsonReplacesInvalidUtf8) {
   batch b;
   b.streams.push_back({{{"job", "x"}}, R"({job="x"})", {{1, "bad \xff byte", {}}}});
   b.entries = 1;
@@ -125,7 +125,7 @@ TEST(loki_encoder, json_replaces_invalid_utf8) {
 }
 
 // Verifies that a large batch of similar event lines compresses well and round-trips.
-TEST(loki_encoder, large_batch_round_trip) {
+TEST(LokiEncoder, LargeBatchRoundTrip) {
   batch b;
   stream s;
   s.labels = {{"job", "kubernetes-event"}};

@@ -48,13 +48,13 @@ record sample() {
 }
 
 // Verifies that labels are rendered like Loki's client: sorted names, quoted values, ", ".
-TEST(loki_labels, format_is_sorted_and_quoted) {
+TEST(LokiLabels, FormatIsSortedAndQuoted) {
   EXPECT_EQ(format_labels({{"a", "x"}, {"job", "y"}}), R"({a="x", job="y"})");
   EXPECT_EQ(format_labels({}), "{}");
 }
 
 // Verifies Go strconv.Quote escapes for quotes, backslashes and control characters.
-TEST(loki_labels, go_quote_escapes) {
+TEST(LokiLabels, GoQuoteEscapes) {
   EXPECT_EQ(go_quoted(R"(say "hi" \ there)"), R"("say \"hi\" \\ there")");
   EXPECT_EQ(go_quoted("a\nb\tc\rd"), R"("a\nb\tc\rd")");
   EXPECT_EQ(go_quoted("\a\b\f\v"), R"("\a\b\f\v")");
@@ -62,7 +62,7 @@ TEST(loki_labels, go_quote_escapes) {
 }
 
 // Verifies that printable UTF-8 is kept while invalid bytes and non-printables are escaped.
-TEST(loki_labels, go_quote_utf8) {
+TEST(LokiLabels, GoQuoteUtf8) {
   EXPECT_EQ(go_quoted("grüße 🚀"), "\"grüße 🚀\"");
   EXPECT_EQ(go_quoted("\xff"), R"("\xff")");
   EXPECT_EQ(go_quoted("a\xc3"), R"("a\xc3")");            // truncated sequence
@@ -74,7 +74,7 @@ TEST(loki_labels, go_quote_utf8) {
 }
 
 // Verifies the label name rule: [a-zA-Z_][a-zA-Z0-9_]* without the reserved "__" prefix.
-TEST(loki_labels, name_rule) {
+TEST(LokiLabels, NameRule) {
   EXPECT_TRUE(valid_label_name("job"));
   EXPECT_TRUE(valid_label_name("_x9"));
   EXPECT_TRUE(valid_label_name("Namespace_2"));
@@ -86,7 +86,7 @@ TEST(loki_labels, name_rule) {
 }
 
 // Verifies that known record fields and dotted document paths resolve to values.
-TEST(loki_labels, field_values) {
+TEST(LokiLabels, FieldValues) {
   const record r = sample();
   auto value = [&](std::string_view spec) { return field_ref::parse(spec, nullptr)->value(r); };
   EXPECT_EQ(value("namespace"), "default");
@@ -108,7 +108,7 @@ TEST(loki_labels, field_values) {
 
 // Verifies that a record's labels combine streamLabels, label fields and the record's own
 // stream labels, sorted, with empty values dropped.
-TEST(loki_labels, labels_for_combines_sources) {
+TEST(LokiLabels, LabelsForCombinesSources) {
   auto c = base_config();
   c.labels = {"namespace", "reason", "host", "clusterName"};
   diagnostics d;
@@ -126,7 +126,7 @@ TEST(loki_labels, labels_for_combines_sources) {
 
 // Verifies that invalid record label names are skipped, and that the 15-name limit keeps the
 // receiver's own labels.
-TEST(loki_labels, labels_for_enforces_limits) {
+TEST(LokiLabels, LabelsForEnforcesLimits) {
   auto c = base_config();
   c.labels = {"namespace"};
   diagnostics d;
@@ -150,7 +150,7 @@ TEST(loki_labels, labels_for_enforces_limits) {
 }
 
 // Verifies that label values longer than Loki's limit are cut on a UTF-8 boundary.
-TEST(loki_labels, long_values_are_cut) {
+TEST(LokiLabels, LongValuesAreCut) {
   auto c = base_config();
   c.labels = {"reason"};
   diagnostics d;
@@ -166,7 +166,7 @@ TEST(loki_labels, long_values_are_cut) {
 }
 
 // Verifies that structured metadata follows config order and drops empty values.
-TEST(loki_labels, metadata_for) {
+TEST(LokiLabels, MetadataFor) {
   auto c = base_config();
   c.structured_metadata = {"uid", "name", "component", "involvedObject.name"};
   diagnostics d;
@@ -182,7 +182,7 @@ TEST(loki_labels, metadata_for) {
 }
 
 // Verifies that an invalid streamLabels name is an error naming the key.
-TEST(loki_labels, invalid_stream_label_name_is_an_error) {
+TEST(LokiLabels, InvalidStreamLabelNameIsAnError) {
   auto c = base_config();
   c.stream_labels.emplace_back("app.kubernetes.io/name", "x");
   c.stream_labels.emplace_back("__name__", "y");
@@ -194,7 +194,7 @@ TEST(loki_labels, invalid_stream_label_name_is_an_error) {
 }
 
 // Verifies that a config without any label is an error (resmoio silently lost everything).
-TEST(loki_labels, no_labels_is_an_error) {
+TEST(LokiLabels, NoLabelsIsAnError) {
   auto c = base_config();
   c.stream_labels.clear();
   diagnostics d;
@@ -208,7 +208,7 @@ TEST(loki_labels, no_labels_is_an_error) {
 }
 
 // Verifies that more than 15 label names is an error.
-TEST(loki_labels, too_many_names_is_an_error) {
+TEST(LokiLabels, TooManyNamesIsAnError) {
   auto c = base_config();
   for (int i = 0; i < 15; ++i) {
     c.stream_labels.emplace_back("l" + std::to_string(i), "v");
@@ -219,7 +219,7 @@ TEST(loki_labels, too_many_names_is_an_error) {
 }
 
 // Verifies that label fields are checked: unknown names, high-cardinality fields and duplicates.
-TEST(loki_labels, label_fields_are_checked) {
+TEST(LokiLabels, LabelFieldsAreChecked) {
   auto c = base_config();
   c.labels = {"namespace", "nope", "uid", "namespace", "job"};
   diagnostics d;
@@ -233,7 +233,7 @@ TEST(loki_labels, label_fields_are_checked) {
 }
 
 // Verifies that long static label values are an error.
-TEST(loki_labels, long_static_value_is_an_error) {
+TEST(LokiLabels, LongStaticValueIsAnError) {
   auto c = base_config();
   c.stream_labels.emplace_back("big", std::string(max_label_value_bytes + 1, 'v'));
   diagnostics d;

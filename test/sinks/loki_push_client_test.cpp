@@ -8,7 +8,7 @@ namespace {
 using std::chrono::milliseconds;
 
 // Verifies that Retry-After in seconds is understood.
-TEST(loki_push_client, retry_after_seconds) {
+TEST(LokiPushClient, RetryAfterSeconds) {
   const auto now = std::chrono::system_clock::now();
   EXPECT_EQ(parse_retry_after("3", now), milliseconds(3000));
   EXPECT_EQ(parse_retry_after(" 0 ", now), milliseconds(0));
@@ -18,7 +18,7 @@ TEST(loki_push_client, retry_after_seconds) {
 }
 
 // Verifies that Retry-After as an HTTP-date is relative to now (and never negative).
-TEST(loki_push_client, retry_after_http_date) {
+TEST(LokiPushClient, RetryAfterHttpDate) {
   const auto now = std::chrono::system_clock::from_time_t(1445412480);  // 07:28:00 - 2 min
   EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:30:00 GMT", now), milliseconds(120000));
   EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), milliseconds(0));
@@ -26,7 +26,7 @@ TEST(loki_push_client, retry_after_http_date) {
 }
 
 // Verifies that the entries Loki ignored are summed from its 400 answer.
-TEST(loki_push_client, ignored_entries_from_400_body) {
+TEST(LokiPushClient, IgnoredEntriesFrom400Body) {
   const std::string body =
       "entry with timestamp 2024-01-01 ignored, reason: 'entry too far behind',\n"
       "user 'fake', total ignored: 2 out of 5 for stream: {job=\"a\"}\n"
@@ -37,7 +37,7 @@ TEST(loki_push_client, ignored_entries_from_400_body) {
 
 // Verifies promtail's retry rule: 429, 5xx and transport errors retry; 400 never; 401/403 are
 // auth errors; other 4xx are dropped.
-TEST(loki_push_client, classify) {
+TEST(LokiPushClient, Classify) {
   using k = push_outcome::kind;
   EXPECT_EQ(classify_status(204), k::ok);
   EXPECT_EQ(classify_status(200), k::ok);

@@ -32,7 +32,7 @@ struct recorded_acks : delivery_observer {
   }
 };
 
-class loki_sink_test : public ::testing::Test {
+class LokiSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
     loki_ = std::make_unique<test::fake_loki>(ioc_.get_executor());
@@ -152,7 +152,7 @@ class loki_sink_test : public ::testing::Test {
 
 // Verifies that entries reach Loki with the stream labels, the record's own time and line, as
 // snappy protobuf on /loki/api/v1/push, and are acknowledged.
-TEST_F(loki_sink_test, delivers_with_labels_and_event_time) {
+TEST_F(LokiSinkTest, DeliversWithLabelsAndEventTime) {
   auto c = cfg();
   c.structured_metadata = {"uid"};
   auto s = make(c);
@@ -179,7 +179,7 @@ TEST_F(loki_sink_test, delivers_with_labels_and_event_time) {
 }
 
 // Verifies that entries are sorted by time within a stream in each push.
-TEST_F(loki_sink_test, sorts_entries_within_a_push) {
+TEST_F(LokiSinkTest, SortsEntriesWithinAPush) {
   auto c = cfg();
   c.batch_wait = milliseconds(100000);
   auto s = make(c);
@@ -194,7 +194,7 @@ TEST_F(loki_sink_test, sorts_entries_within_a_push) {
 }
 
 // Verifies that pushes are split at batchSize bytes.
-TEST_F(loki_sink_test, splits_pushes_by_batch_size) {
+TEST_F(LokiSinkTest, SplitsPushesByBatchSize) {
   auto c = cfg();
   c.batch_size = 1000;
   auto s = make(c);
@@ -209,7 +209,7 @@ TEST_F(loki_sink_test, splits_pushes_by_batch_size) {
 }
 
 // Verifies that a partial batch is pushed once batchWait has passed, without further records.
-TEST_F(loki_sink_test, pushes_after_batch_wait) {
+TEST_F(LokiSinkTest, PushesAfterBatchWait) {
   auto s = make(cfg());
   send(*s, recs(0, 1));
   EXPECT_EQ(loki_->requests(), 0u);
@@ -218,7 +218,7 @@ TEST_F(loki_sink_test, pushes_after_batch_wait) {
 }
 
 // Verifies that close() pushes the open batch even when batchWait is far away.
-TEST_F(loki_sink_test, close_flushes_the_open_batch) {
+TEST_F(LokiSinkTest, CloseFlushesTheOpenBatch) {
   auto c = cfg();
   c.batch_wait = milliseconds(3600000);
   auto s = make(c);
@@ -230,7 +230,7 @@ TEST_F(loki_sink_test, close_flushes_the_open_batch) {
 }
 
 // Verifies that the tenant, basic auth and extra headers are sent.
-TEST_F(loki_sink_test, tenant_basic_auth_and_headers) {
+TEST_F(LokiSinkTest, TenantBasicAuthAndHeaders) {
   auto c = cfg();
   c.tenant = "team-a";
   c.basic_auth.username = "user";
@@ -247,7 +247,7 @@ TEST_F(loki_sink_test, tenant_basic_auth_and_headers) {
 }
 
 // Verifies that a bearer token is read from bearerTokenFile (trailing newline trimmed).
-TEST_F(loki_sink_test, bearer_token_file) {
+TEST_F(LokiSinkTest, BearerTokenFile) {
   const std::string file = tmp_ + "/token";
   std::ofstream(file) << "s3cret\n";
   auto c = cfg();
@@ -262,7 +262,7 @@ TEST_F(loki_sink_test, bearer_token_file) {
 
 // Verifies that the tls settings are applied: https with caFile and serverName works, and a
 // server the CA did not sign is refused (resmoio ignored its loki tls block).
-TEST_F(loki_sink_test, https_uses_the_tls_settings) {
+TEST_F(LokiSinkTest, HttpsUsesTheTlsSettings) {
   const std::string tls_dir = std::string(KE_TEST_DATA) + "/tls";
   test::fake_loki secure(ioc_.get_executor(), test::http_test_server::make_tls(tls_dir));
   auto c = cfg();
@@ -288,7 +288,7 @@ TEST_F(loki_sink_test, https_uses_the_tls_settings) {
 }
 
 // Verifies that a missing caFile is a diagnostic naming the key.
-TEST_F(loki_sink_test, missing_ca_file_is_a_diagnostic) {
+TEST_F(LokiSinkTest, MissingCaFileIsADiagnostic) {
   auto c = cfg();
   c.url = "https://loki.example/loki/api/v1/push";
   c.tls.ca_file = tmp_ + "/nope.pem";
@@ -299,7 +299,7 @@ TEST_F(loki_sink_test, missing_ca_file_is_a_diagnostic) {
 }
 
 // Verifies the JSON encoding with gzip reaches Loki intact.
-TEST_F(loki_sink_test, json_gzip_encoding) {
+TEST_F(LokiSinkTest, JsonGzipEncoding) {
   auto c = cfg();
   c.encoding = config::loki_encoding::json;
   c.gzip = true;
@@ -314,7 +314,7 @@ TEST_F(loki_sink_test, json_gzip_encoding) {
 }
 
 // Verifies that long lines are truncated (policy truncate) on a UTF-8 boundary.
-TEST_F(loki_sink_test, long_lines_truncated) {
+TEST_F(LokiSinkTest, LongLinesTruncated) {
   auto c = cfg();
   c.max_line_size = 12;
   auto s = make(c);
@@ -326,7 +326,7 @@ TEST_F(loki_sink_test, long_lines_truncated) {
 }
 
 // Verifies that long lines are dropped and counted with policy drop.
-TEST_F(loki_sink_test, long_lines_dropped) {
+TEST_F(LokiSinkTest, LongLinesDropped) {
   auto c = cfg();
   c.max_line_size = 30;
   c.on_line_too_long = config::line_too_long::drop;
@@ -345,7 +345,7 @@ TEST_F(loki_sink_test, long_lines_dropped) {
 // ---- faults --------------------------------------------------------------------------------
 
 // Verifies that a 429 is retried no sooner than its Retry-After says.
-TEST_F(loki_sink_test, honours_retry_after_on_429) {
+TEST_F(LokiSinkTest, HonoursRetryAfterOn429) {
   loki_->script(test::reply::code(429).header("Retry-After", "1").with_body("rate limited"));
   auto c = cfg();
   c.max_backoff = milliseconds(5000);  // Retry-After is honoured up to maxBackoff
@@ -362,7 +362,7 @@ TEST_F(loki_sink_test, honours_retry_after_on_429) {
 }
 
 // Verifies that 500s are retried with backoff until Loki accepts the batch.
-TEST_F(loki_sink_test, retries_500_then_succeeds) {
+TEST_F(LokiSinkTest, Retries500ThenSucceeds) {
   for (int i = 0; i < 3; ++i) {
     loki_->script(test::reply::code(500).with_body("internal error"));
   }
@@ -380,7 +380,7 @@ TEST_F(loki_sink_test, retries_500_then_succeeds) {
 
 // Verifies that a partial 400 is not retried, the valid entries are stored, the rejected ones
 // counted dropped and acknowledged as dropped.
-TEST_F(loki_sink_test, partial_400_is_not_retried) {
+TEST_F(LokiSinkTest, Partial400IsNotRetried) {
   loki_->reject_if([](const test::loki_entry& e) -> std::optional<std::string> {
     const int i = std::stoi(e.line.substr(5));
     if (i % 2 == 1) {
@@ -403,7 +403,7 @@ TEST_F(loki_sink_test, partial_400_is_not_retried) {
 
 // Verifies that a server slower than the timeout makes the push time out and be retried, and
 // that Loki's duplicate rule keeps the stored entries exactly once.
-TEST_F(loki_sink_test, slow_server_times_out_and_retries) {
+TEST_F(LokiSinkTest, SlowServerTimesOutAndRetries) {
   loki_->script(test::reply::code(204).after(milliseconds(1500)));
   auto c = cfg();
   c.timeout = milliseconds(200);
@@ -417,7 +417,7 @@ TEST_F(loki_sink_test, slow_server_times_out_and_retries) {
 }
 
 // Verifies that a connection reset in the middle of the answer is retried.
-TEST_F(loki_sink_test, connection_reset_mid_body_is_retried) {
+TEST_F(LokiSinkTest, ConnectionResetMidBodyIsRetried) {
   loki_->script(test::reply::code(200).with_body(std::string(200, 'x')).resetting());
   auto s = make(cfg());
   send(*s, recs(0, 4));
@@ -429,7 +429,7 @@ TEST_F(loki_sink_test, connection_reset_mid_body_is_retried) {
 }
 
 // Verifies that 401 is retried (credentials may be rotated) rather than dropped.
-TEST_F(loki_sink_test, unauthorized_is_retried) {
+TEST_F(LokiSinkTest, UnauthorizedIsRetried) {
   loki_->script(test::reply::code(401).with_body("no org id"));
   auto s = make(cfg());
   send(*s, recs(0, 2));
@@ -439,7 +439,7 @@ TEST_F(loki_sink_test, unauthorized_is_retried) {
 }
 
 // Verifies that other client errors (404) drop the batch without retrying.
-TEST_F(loki_sink_test, not_found_is_dropped) {
+TEST_F(LokiSinkTest, NotFoundIsDropped) {
   loki_->script(test::reply::code(404).with_body("404 page not found"));
   auto s = make(cfg());
   send(*s, recs(0, 2));
@@ -450,7 +450,7 @@ TEST_F(loki_sink_test, not_found_is_dropped) {
 }
 
 // Verifies that without a spool a batch is given up after maxRetries retries, as promtail does.
-TEST_F(loki_sink_test, gives_up_after_max_retries_without_spool) {
+TEST_F(LokiSinkTest, GivesUpAfterMaxRetriesWithoutSpool) {
   loki_->always(test::reply::code(503).with_body("unavailable"));
   auto c = cfg();
   c.max_retries = 2;
@@ -464,7 +464,7 @@ TEST_F(loki_sink_test, gives_up_after_max_retries_without_spool) {
 }
 
 // Verifies that without a spool a full memory queue pushes back (retry) instead of dropping.
-TEST_F(loki_sink_test, full_memory_queue_pushes_back) {
+TEST_F(LokiSinkTest, FullMemoryQueuePushesBack) {
   loki_->down();
   auto c = cfg();
   c.max_queued_bytes = 100;
@@ -484,7 +484,7 @@ TEST_F(loki_sink_test, full_memory_queue_pushes_back) {
 // Verifies the outage scenario: Loki is down while a minute's worth of records at 1k/s arrives;
 // memory stays bounded by spilling to the spool, nothing is lost, and once Loki is back every
 // entry arrives exactly once and in order.
-TEST_F(loki_sink_test, outage_spills_to_spool_and_replays_in_order) {
+TEST_F(LokiSinkTest, OutageSpillsToSpoolAndReplaysInOrder) {
   loki_->down();
   auto c = cfg();
   c.batch_size = 64 << 10;
@@ -533,7 +533,7 @@ TEST_F(loki_sink_test, outage_spills_to_spool_and_replays_in_order) {
 
 // Verifies that the spool survives a restart: a sink shut down while Loki is down leaves its
 // batches on disk, and a new sink on the same directory replays them in order.
-TEST_F(loki_sink_test, spool_survives_restart) {
+TEST_F(LokiSinkTest, SpoolSurvivesRestart) {
   loki_->down();
   auto c = cfg();
   c.batch_size = 4 << 10;
@@ -559,7 +559,7 @@ TEST_F(loki_sink_test, spool_survives_restart) {
 
 // Verifies that without a spool, what cannot be delivered by the shutdown deadline is counted
 // dropped (reason shutdown) and acknowledged as such.
-TEST_F(loki_sink_test, shutdown_without_spool_counts_losses) {
+TEST_F(LokiSinkTest, ShutdownWithoutSpoolCountsLosses) {
   loki_->down();
   auto c = cfg();
   c.max_retries = 1000;
@@ -573,7 +573,7 @@ TEST_F(loki_sink_test, shutdown_without_spool_counts_losses) {
 // ---- construction --------------------------------------------------------------------------
 
 // Verifies that a bad url is a diagnostic naming the key, and no sink is built.
-TEST_F(loki_sink_test, bad_url_is_a_diagnostic) {
+TEST_F(LokiSinkTest, BadUrlIsADiagnostic) {
   auto c = cfg();
   c.url = "loki:3100";
   diagnostics d;
@@ -583,7 +583,7 @@ TEST_F(loki_sink_test, bad_url_is_a_diagnostic) {
 }
 
 // Verifies that two receivers cannot share one spool directory.
-TEST_F(loki_sink_test, spool_directory_is_exclusive) {
+TEST_F(LokiSinkTest, SpoolDirectoryIsExclusive) {
   auto c = cfg();
   c.spool.dir = tmp_ + "/spool";
   auto first = make(c);
@@ -599,7 +599,7 @@ TEST_F(loki_sink_test, spool_directory_is_exclusive) {
 }
 
 // Verifies the checks check-config relies on: auth conflicts, sizes, backoff order.
-TEST_F(loki_sink_test, validate_config) {
+TEST_F(LokiSinkTest, ValidateConfig) {
   auto c = cfg();
   c.basic_auth.username = "u";
   c.basic_auth.password = "p";

@@ -11,7 +11,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class loki_spool : public ::testing::Test {
+class LokiSpoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/ke-spool-test-XXXXXX";
@@ -27,7 +27,7 @@ class loki_spool : public ::testing::Test {
 };
 
 // Verifies that batches come back oldest first with their metadata, and are removed.
-TEST_F(loki_spool, fifo_order) {
+TEST_F(LokiSpoolTest, FifoOrder) {
   std::string error;
   auto s = spool::open(dir_, 1 << 20, &error);
   ASSERT_TRUE(s) << error;
@@ -52,7 +52,7 @@ TEST_F(loki_spool, fifo_order) {
 
 // Verifies that a reopened spool finds its batches in order (it survives a restart) and keeps
 // numbering after them.
-TEST_F(loki_spool, survives_reopen) {
+TEST_F(LokiSpoolTest, SurvivesReopen) {
   std::string error;
   {
     auto s = spool::open(dir_, 1 << 20, &error);
@@ -74,7 +74,7 @@ TEST_F(loki_spool, survives_reopen) {
 }
 
 // Verifies that prepend puts a batch before all others.
-TEST_F(loki_spool, prepend_goes_first) {
+TEST_F(LokiSpoolTest, PrependGoesFirst) {
   std::string error;
   auto s = spool::open(dir_, 1 << 20, &error);
   ASSERT_TRUE(s->append(body("later"), 1, 1, &error));
@@ -85,7 +85,7 @@ TEST_F(loki_spool, prepend_goes_first) {
 }
 
 // Verifies that only one spool can use a directory at a time.
-TEST_F(loki_spool, directory_is_locked) {
+TEST_F(LokiSpoolTest, DirectoryIsLocked) {
   std::string error;
   auto s = spool::open(dir_, 1 << 20, &error);
   ASSERT_TRUE(s);
@@ -96,7 +96,7 @@ TEST_F(loki_spool, directory_is_locked) {
 }
 
 // Verifies that maxBytes bounds the spool.
-TEST_F(loki_spool, max_bytes) {
+TEST_F(LokiSpoolTest, MaxBytes) {
   std::string error;
   auto s = spool::open(dir_, 1000, &error);
   EXPECT_TRUE(s->has_room(900));
@@ -108,7 +108,7 @@ TEST_F(loki_spool, max_bytes) {
 
 // Verifies that leftovers of an interrupted write are removed and damaged files are moved
 // aside without blocking the rest.
-TEST_F(loki_spool, cleans_tmp_and_skips_corrupt) {
+TEST_F(LokiSpoolTest, CleansTmpAndSkipsCorrupt) {
   std::string error;
   {
     auto s = spool::open(dir_, 1 << 20, &error);
@@ -140,7 +140,7 @@ TEST_F(loki_spool, cleans_tmp_and_skips_corrupt) {
 }
 
 // Verifies that an unusable directory is reported.
-TEST_F(loki_spool, unusable_directory) {
+TEST_F(LokiSpoolTest, UnusableDirectory) {
   std::ofstream(dir_ + "/file") << "x";
   std::string error;
   EXPECT_FALSE(spool::open(dir_ + "/file/sub", 1 << 20, &error));

@@ -17,7 +17,7 @@ using test::split_lines;
 using test::stdout_capture;
 using test::temp_dir;
 
-class stdout_sink_test : public ::testing::Test {
+class StdoutSinkTest : public ::testing::Test {
  protected:
   // spdlog's initial default logger writes to stdout; the exporter's logs go to stderr.
   void SetUp() override { setup_logging("info", ""); }
@@ -49,7 +49,7 @@ class stdout_sink_test : public ::testing::Test {
 };
 
 // Verifies that each record is written to fd 1 as its JSON line.
-TEST_F(stdout_sink_test, writes_record_lines_to_fd_1) {
+TEST_F(StdoutSinkTest, WritesRecordLinesToFd1) {
   stdout_sink s(line_format(nullptr, false));
   auto a = make_record(1);
   auto b = make_record(2);
@@ -60,14 +60,14 @@ TEST_F(stdout_sink_test, writes_record_lines_to_fd_1) {
 }
 
 // Verifies that a layout is rendered per record.
-TEST_F(stdout_sink_test, renders_layout) {
+TEST_F(StdoutSinkTest, RendersLayout) {
   stdout_sink s(line_format(compile({{"text", "{{ .Reason }}: {{ .Message }}"}}), false));
   EXPECT_EQ(capture(s, {make_record(7)}),
             std::vector<std::string>{R"({"text":"Started: message 7"})"});
 }
 
 // Verifies that deDot rewrites dotted label keys before the layout sees them.
-TEST_F(stdout_sink_test, de_dot_applies_before_layout) {
+TEST_F(StdoutSinkTest, DeDotAppliesBeforeLayout) {
   auto r = std::make_shared<record>(*make_record(1));
   r->doc["involvedObject"] = {{"kind", "Pod"}, {"labels", {{"app.kubernetes.io/name", "web"}}}};
   r->line = go_json(r->doc);
@@ -79,7 +79,7 @@ TEST_F(stdout_sink_test, de_dot_applies_before_layout) {
 }
 
 // Verifies that deDot without a layout re-serializes the rewritten document.
-TEST_F(stdout_sink_test, de_dot_without_layout) {
+TEST_F(StdoutSinkTest, DeDotWithoutLayout) {
   auto r = std::make_shared<record>(*make_record(1));
   r->doc["involvedObject"] = {{"kind", "Pod"}, {"labels", {{"a.b", "c"}}}};
   r->line = go_json(r->doc);
@@ -90,7 +90,7 @@ TEST_F(stdout_sink_test, de_dot_without_layout) {
 }
 
 // Verifies that a record whose template fails is skipped and counted, the others written.
-TEST_F(stdout_sink_test, template_error_skips_record_and_counts) {
+TEST_F(StdoutSinkTest, TemplateErrorSkipsRecordAndCounts) {
   // Dividing by the record's own count fails for records with count 0 (Go: integer divide by
   // zero), and succeeds for the others.
   stdout_sink s(line_format(compile({{"q", "{{ div 10 .Count }}"}}), false));

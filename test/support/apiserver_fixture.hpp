@@ -14,7 +14,7 @@
 
 namespace ke::test {
 
-class apiserver_fixture : public ::testing::Test {
+class ApiServerFixture : public ::testing::Test {
  protected:
   net::io_context ioc;
   manual_clock clk{ioc.get_executor()};

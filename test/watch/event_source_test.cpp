@@ -29,7 +29,7 @@ json ev(const std::string& uid, const std::string& rv, int count) {
 
 // ---- event_filter ------------------------------------------------------------------------------
 
-class event_filter_test : public ::testing::Test {
+class EventFilterTest : public ::testing::Test {
  protected:
   net::io_context ioc;
   manual_clock clk{ioc.get_executor()};
@@ -40,7 +40,7 @@ class event_filter_test : public ::testing::Test {
 
 // Verifies that ADDED is emitted, DELETED never, and a watch re-delivery of the same
 // (uid, resourceVersion) is a duplicate.
-TEST_F(event_filter_test, added_deleted_duplicate) {
+TEST_F(EventFilterTest, AddedDeletedDuplicate) {
   auto f = make();
   EXPECT_EQ(f.decide(item_kind::added, false, ev("u1", "1", 1)), verdict::emit);
   EXPECT_EQ(f.decide(item_kind::added, false, ev("u1", "1", 1)), verdict::duplicate);
@@ -50,7 +50,7 @@ TEST_F(event_filter_test, added_deleted_duplicate) {
 
 // Verifies that a MODIFIED that grows count is a repeat, one that does not is not exported, and
 // the switch turns repeats off.
-TEST_F(event_filter_test, modified_count_growth) {
+TEST_F(EventFilterTest, ModifiedCountGrowth) {
   auto f = make();
   EXPECT_EQ(f.decide(item_kind::added, false, ev("u1", "1", 1)), verdict::emit);
   EXPECT_EQ(f.decide(item_kind::modified, false, ev("u1", "2", 2)), verdict::emit_repeat);
@@ -63,7 +63,7 @@ TEST_F(event_filter_test, modified_count_growth) {
 }
 
 // Verifies that series.count growth (events.k8s.io style) counts as a repeat.
-TEST_F(event_filter_test, series_count_growth) {
+TEST_F(EventFilterTest, SeriesCountGrowth) {
   auto f = make();
   json a = ev("u1", "1", 0);
   a["series"] = {{"count", 2}, {"lastObservedTime", iso(std::chrono::system_clock::now())}};
@@ -75,7 +75,7 @@ TEST_F(event_filter_test, series_count_growth) {
 
 // Verifies relist rules: a seen (uid, rv) is skipped, a grown count is a repeat, an unknown event
 // (missed while the watch was down) is emitted, with no age filter after startup.
-TEST_F(event_filter_test, relist_never_reemits) {
+TEST_F(EventFilterTest, RelistNeverReemits) {
   auto f = make();
   EXPECT_EQ(f.decide(item_kind::added, false, ev("u1", "1", 1)), verdict::emit);
   EXPECT_EQ(f.decide(item_kind::added, false, ev("u2", "2", 1)), verdict::emit);
@@ -89,7 +89,7 @@ TEST_F(event_filter_test, relist_never_reemits) {
 
 // Verifies maxEventAgeSeconds on the initial list: old and timestamp-less events are discarded,
 // counted only when newer than the process start; a later repeat of one is still exported.
-TEST_F(event_filter_test, initial_list_age_filter) {
+TEST_F(EventFilterTest, InitialListAgeFilter) {
   opt.max_event_age_seconds = 5;
   opt.process_start = std::chrono::system_clock::now() - seconds(60);
   auto f = make();
@@ -117,7 +117,7 @@ TEST_F(event_filter_test, initial_list_age_filter) {
 }
 
 // Verifies that events are forgotten after the seen window and when over max_entries.
-TEST_F(event_filter_test, bounded_memory) {
+TEST_F(EventFilterTest, BoundedMemory) {
   opt.seen_window = seconds(3900);
   opt.max_entries = 3;
   auto f = make();
@@ -132,7 +132,7 @@ TEST_F(event_filter_test, bounded_memory) {
 }
 
 // Verifies the events.k8s.io/v1 -> core/v1 field mapping.
-TEST(events_v1, maps_onto_core_fields) {
+TEST(EventsV1, MapsOntoCoreFields) {
   json in = {{"metadata", {{"name", "n"}}},
              {"regarding", {{"kind", "Pod"}}},
              {"note", "hello"},
@@ -156,14 +156,14 @@ TEST(events_v1, maps_onto_core_fields) {
 
 // ---- event_source end to end -------------------------------------------------------------------
 
-class event_source_test : public test::apiserver_fixture {
+class EventSourceTest : public test::ApiServerFixture {
  protected:
   std::vector<record_ptr> records;
   std::unique_ptr<event_source> src;
   event_source_options o;
 
   void SetUp() override {
-    apiserver_fixture::SetUp();
+    ApiServerFixture::SetUp();
     o.reflector.random = [] { return 1.0; };
     o.max_event_age_seconds = 3600;
     server->add_resource("v1", "pods", "Pod", true);
@@ -179,7 +179,7 @@ class event_source_test : public test::apiserver_fixture {
       EXPECT_TRUE(stopped);
       EXPECT_FALSE(src->running());
     }
-    apiserver_fixture::TearDown();
+    ApiServerFixture::TearDown();
   }
 
   void start() {
@@ -228,7 +228,7 @@ class event_source_test : public test::apiserver_fixture {
 
 // Verifies the main path: an ADDED event becomes one record with the resmoio line, a count bump
 // one more record, an update without a count increase and a delete none.
-TEST_F(event_source_test, count_bump_gives_one_more_record) {
+TEST_F(EventSourceTest, CountBumpGivesOneMoreRecord) {
   o.omit_lookup = true;
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
@@ -252,7 +252,7 @@ TEST_F(event_source_test, count_bump_gives_one_more_record) {
 
 // Verifies that a relist after a 410 re-emits nothing already shipped, but ships what happened
 // while the watch was broken (a new event and a repeat), each exactly once.
-TEST_F(event_source_test, relist_does_not_duplicate) {
+TEST_F(EventSourceTest, RelistDoesNotDuplicate) {
   o.omit_lookup = true;
   for (int i = 0; i < 3; ++i) add("default", "p" + std::to_string(i) + ".e");
   start();
@@ -273,7 +273,7 @@ TEST_F(event_source_test, relist_does_not_duplicate) {
 }
 
 // Verifies maxEventAgeSeconds applies to the initial list only.
-TEST_F(event_source_test, max_event_age_applies_to_initial_list) {
+TEST_F(EventSourceTest, MaxEventAgeAppliesToInitialList) {
   o.omit_lookup = true;
   o.max_event_age_seconds = 5;
   auto old = fake_apiserver::make_event("default", "old.e", "Pulled", "old");
@@ -291,7 +291,7 @@ TEST_F(event_source_test, max_event_age_applies_to_initial_list) {
 }
 
 // Verifies that the events.k8s.io/v1 API gives the same records as core/v1.
-TEST_F(event_source_test, events_k8s_io_gives_same_records) {
+TEST_F(EventSourceTest, EventsK8sIoGivesSameRecords) {
   o.omit_lookup = true;
   add("default", "a.e", "FailedScheduling");
   o.events_api = "events.k8s.io/v1";
@@ -311,7 +311,7 @@ TEST_F(event_source_test, events_k8s_io_gives_same_records) {
 }
 
 // Verifies that `namespace` scopes the list and watch.
-TEST_F(event_source_test, namespace_scopes_the_watch) {
+TEST_F(EventSourceTest, NamespaceScopesTheWatch) {
   o.omit_lookup = true;
   o.namespace_ = "team-a";
   add("team-b", "x.e");
@@ -328,7 +328,7 @@ TEST_F(event_source_test, namespace_scopes_the_watch) {
 
 // Verifies enrichment: labels, annotations and ownerReferences of the involved object; one
 // discovery GET per group/version; the LRU serves repeats; the cache metrics count.
-TEST_F(event_source_test, enrichment_adds_labels_and_caches) {
+TEST_F(EventSourceTest, EnrichmentAddsLabelsAndCaches) {
   pod("default", "web-1");
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
@@ -350,7 +350,7 @@ TEST_F(event_source_test, enrichment_adds_labels_and_caches) {
 
 // Verifies deleted: true for an object that is gone (404), replaced (another uid) or being
 // deleted (deletionTimestamp, labels kept).
-TEST_F(event_source_test, enrichment_marks_deleted_objects) {
+TEST_F(EventSourceTest, EnrichmentMarksDeletedObjects) {
   pod("default", "web-2");
   server->put_object(
       "v1", "pods",
@@ -373,7 +373,7 @@ TEST_F(event_source_test, enrichment_marks_deleted_objects) {
 
 // Verifies that discovery is not repeated per event: a kind unknown to a cached group/version
 // refreshes it at most once per refresh interval.
-TEST_F(event_source_test, discovery_refresh_on_miss_is_bounded) {
+TEST_F(EventSourceTest, DiscoveryRefreshOnMissIsBounded) {
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
   for (int i = 0; i < 5; ++i) {
@@ -408,7 +408,7 @@ TEST_F(event_source_test, discovery_refresh_on_miss_is_bounded) {
 }
 
 // Verifies omitLookup: no discovery and no GETs.
-TEST_F(event_source_test, omit_lookup_sends_no_gets) {
+TEST_F(EventSourceTest, OmitLookupSendsNoGets) {
   pod("default", "web-1");
   o.omit_lookup = true;
   start();
@@ -422,7 +422,7 @@ TEST_F(event_source_test, omit_lookup_sends_no_gets) {
 
 // Verifies that lookups beyond the client-side rate limit budget are given up, so the records
 // still flow (without labels) and in order, instead of stalling behind the limiter.
-TEST_F(event_source_test, rate_limited_lookups_never_stall) {
+TEST_F(EventSourceTest, RateLimitedLookupsNeverStall) {
   o.kube_qps = 0.01;  // one token per 100 s
   o.kube_burst = 3;
   o.enrichment.max_rate_wait = seconds(1);
@@ -443,7 +443,7 @@ TEST_F(event_source_test, rate_limited_lookups_never_stall) {
 
 // Verifies that a slow lookup delays only the records behind it: order is kept, the watch keeps
 // reading, and the record is shipped without labels once the GET times out.
-TEST_F(event_source_test, slow_lookup_keeps_order) {
+TEST_F(EventSourceTest, SlowLookupKeepsOrder) {
   o.api.request_timeout = milliseconds(300);
   pod("default", "slow");
   pod("default", "fast");
@@ -464,7 +464,7 @@ TEST_F(event_source_test, slow_lookup_keeps_order) {
 }
 
 // Verifies that a forbidden lookup (RBAC) is counted in watch_errors and the record shipped.
-TEST_F(event_source_test, forbidden_lookup_is_counted) {
+TEST_F(EventSourceTest, ForbiddenLookupIsCounted) {
   server->knobs.forbidden_prefixes = {"/apis/apps/v1/namespaces"};
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
@@ -482,7 +482,7 @@ TEST_F(event_source_test, forbidden_lookup_is_counted) {
 
 // Verifies that stop() ends promptly with a watch open and a lookup in flight, and start() can
 // run again afterwards (the leader-election hook).
-TEST_F(event_source_test, stop_and_restart) {
+TEST_F(EventSourceTest, StopAndRestart) {
   pod("default", "slow");
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));

@@ -19,7 +19,7 @@ struct replica {
   int stopped = 0;
 };
 
-class leader_election_test : public test::apiserver_fixture {
+class LeaderElectionTest : public test::ApiServerFixture {
  protected:
   std::vector<std::unique_ptr<replica>> replicas;
 
@@ -64,7 +64,7 @@ class leader_election_test : public test::apiserver_fixture {
     for (auto& r : replicas) r->api->close_all();
     test::drain(ioc);
     replicas.clear();
-    apiserver_fixture::TearDown();
+    ApiServerFixture::TearDown();
   }
 
   json lease() { return server->lease("ke", "kubernetes-event-exporter"); }
@@ -75,7 +75,7 @@ class leader_election_test : public test::apiserver_fixture {
 
 // Verifies that a single replica creates the Lease (MicroTime fields, 15 s duration), leads and
 // keeps renewing it.
-TEST_F(leader_election_test, single_replica_acquires_and_renews) {
+TEST_F(LeaderElectionTest, SingleReplicaAcquiresAndRenews) {
   auto& a = make("a");
   a.le->start();
   ASSERT_TRUE(wait([&] { return a.le->leading() && a.started == 1; }));
@@ -91,7 +91,7 @@ TEST_F(leader_election_test, single_replica_acquires_and_renews) {
 }
 
 // Verifies that of two replicas exactly one leads while the leader keeps renewing.
-TEST_F(leader_election_test, two_replicas_one_leader) {
+TEST_F(LeaderElectionTest, TwoReplicasOneLeader) {
   auto& a = make("a");
   auto& b = make("b");
   a.le->start();
@@ -108,7 +108,7 @@ TEST_F(leader_election_test, two_replicas_one_leader) {
 
 // Verifies failover after a leader dies without releasing: the other replica takes over once
 // the lease record has not changed for leaseDurationSeconds of its own clock.
-TEST_F(leader_election_test, failover_after_leader_crash) {
+TEST_F(LeaderElectionTest, FailoverAfterLeaderCrash) {
   auto& a = make("a");
   a.le->start();
   ASSERT_TRUE(wait([&] { return a.le->leading(); }));
@@ -125,7 +125,7 @@ TEST_F(leader_election_test, failover_after_leader_crash) {
 }
 
 // Verifies that a graceful stop releases the lease so the next replica leads at its next try.
-TEST_F(leader_election_test, release_hands_over_at_once) {
+TEST_F(LeaderElectionTest, ReleaseHandsOverAtOnce) {
   auto& a = make("a");
   a.le->start();
   ASSERT_TRUE(wait([&] { return a.le->leading(); }));
@@ -151,7 +151,7 @@ TEST_F(leader_election_test, release_hands_over_at_once) {
 
 // Verifies that a leader which cannot renew for renew_deadline stops leading, then leads again
 // once the API lets it.
-TEST_F(leader_election_test, lost_renewals_stop_leading) {
+TEST_F(LeaderElectionTest, LostRenewalsStopLeading) {
   auto& a = make("a");
   a.le->start();
   ASSERT_TRUE(wait([&] { return a.le->leading(); }));

@@ -13,7 +13,7 @@ using match = fake_apiserver::scripted::match;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class reflector_test : public test::apiserver_fixture {
+class ReflectorTest : public test::ApiServerFixture {
  protected:
   std::vector<reflector_item> items;
   std::unique_ptr<reflector> refl;
@@ -50,7 +50,7 @@ class reflector_test : public test::apiserver_fixture {
       refl->stop();
       EXPECT_TRUE(test::run_until(ioc, [&] { return done; })) << "run() did not return";
     }
-    apiserver_fixture::TearDown();
+    ApiServerFixture::TearDown();
   }
 
   bool wait(const std::function<bool()>& pred) { return test::run_until(ioc, pred); }
@@ -78,7 +78,7 @@ class reflector_test : public test::apiserver_fixture {
 // Verifies the first list: resourceVersion=0, limit=500, continue tokens for the next pages,
 // every item handed out as an initial-list item; then a watch from the list's RV with
 // allowWatchBookmarks and timeoutSeconds in [300, 600).
-TEST_F(reflector_test, paged_initial_list_then_watch) {
+TEST_F(ReflectorTest, PagedInitialListThenWatch) {
   for (int i = 0; i < 1203; ++i) add("default", "p" + std::to_string(10000 + i) + ".e");
   const std::string list_rv = server->current_rv();
   auto o = opts();
@@ -107,7 +107,7 @@ TEST_F(reflector_test, paged_initial_list_then_watch) {
 
 // Verifies that watch events reach the handler and move the RV; a clean end re-watches from the
 // last RV at once, without a relist or a backoff.
-TEST_F(reflector_test, clean_close_rewatches_from_last_rv) {
+TEST_F(ReflectorTest, CleanCloseRewatchesFromLastRv) {
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
   add("default", "a.e");
@@ -126,7 +126,7 @@ TEST_F(reflector_test, clean_close_rewatches_from_last_rv) {
 
 // Verifies that an ERROR 410 event mid-stream (compaction) leads to a backoff and a relist at
 // resourceVersion="" (not 0), then a new watch from the new list's RV.
-TEST_F(reflector_test, error_410_mid_stream_relists) {
+TEST_F(ReflectorTest, Error410MidStreamRelists) {
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
   add("default", "a.e");
@@ -147,7 +147,7 @@ TEST_F(reflector_test, error_410_mid_stream_relists) {
 
 // Verifies the quiet-namespace case: a re-watch from an RV that was compacted meanwhile gets
 // 200 + ERROR 410 (reason Gone here, as old servers send) and relists.
-TEST_F(reflector_test, quiet_namespace_rewatch_gets_410_and_relists) {
+TEST_F(ReflectorTest, QuietNamespaceRewatchGets410AndRelists) {
   server->knobs.too_old_reason = "Gone";
   start(opts("/api/v1/namespaces/quiet/events"));
   ASSERT_TRUE(wait([&] { return watching(); }));
@@ -161,7 +161,7 @@ TEST_F(reflector_test, quiet_namespace_rewatch_gets_410_and_relists) {
 }
 
 // Verifies that an HTTP 410 on the watch request also relists.
-TEST_F(reflector_test, http_410_on_watch_relists) {
+TEST_F(ReflectorTest, Http410OnWatchRelists) {
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
   fake_apiserver::scripted s;
@@ -177,7 +177,7 @@ TEST_F(reflector_test, http_410_on_watch_relists) {
 
 // Verifies that an expired continue token (410 on page 2) restarts the list from page one at
 // resourceVersion="".
-TEST_F(reflector_test, expired_continue_token_restarts_list) {
+TEST_F(ReflectorTest, ExpiredContinueTokenRestartsList) {
   for (int i = 0; i < 12; ++i) add("default", "p" + std::to_string(10 + i) + ".e");
   auto o = opts();
   o.page_size = 5;
@@ -200,7 +200,7 @@ TEST_F(reflector_test, expired_continue_token_restarts_list) {
 
 // Verifies that a 429 on the watch request is retried after Retry-After by the client, and a
 // 429 that outlasts the retries makes the reflector back off and re-watch without relisting.
-TEST_F(reflector_test, too_many_requests_on_watch) {
+TEST_F(ReflectorTest, TooManyRequestsOnWatch) {
   server->script_429(match::watch, 2);
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
@@ -218,7 +218,7 @@ TEST_F(reflector_test, too_many_requests_on_watch) {
 
 // Verifies that an abrupt close (TCP reset mid-stream, no terminating chunk) is counted as an
 // error and re-watched from the last RV after a backoff, without relisting.
-TEST_F(reflector_test, abrupt_close_rewatches_from_last_rv) {
+TEST_F(ReflectorTest, AbruptCloseRewatchesFromLastRv) {
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
   add("default", "a.e");
@@ -234,7 +234,7 @@ TEST_F(reflector_test, abrupt_close_rewatches_from_last_rv) {
 
 // Verifies that a watch closing at once with no events ("very short watch") is an error that
 // relists after a backoff.
-TEST_F(reflector_test, very_short_watch_relists) {
+TEST_F(ReflectorTest, VeryShortWatchRelists) {
   fake_apiserver::scripted s;
   s.on = match::watch;
   s.what = fake_apiserver::scripted::action::empty_watch;
@@ -247,7 +247,7 @@ TEST_F(reflector_test, very_short_watch_relists) {
 
 // Verifies that an endless stream of bookmarks moves the RV without producing items or
 // relists, and the next watch starts from the last bookmark.
-TEST_F(reflector_test, endless_bookmarks) {
+TEST_F(ReflectorTest, EndlessBookmarks) {
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
   for (int round = 0; round < 50; ++round) {
@@ -269,7 +269,7 @@ TEST_F(reflector_test, endless_bookmarks) {
 
 // Verifies the backoff: 0.8 s doubling to the 30 s cap while the API keeps failing, and back to
 // 0.8 s after two minutes without failures.
-TEST_F(reflector_test, backoff_doubles_caps_and_resets) {
+TEST_F(ReflectorTest, BackoffDoublesCapsAndResets) {
   fake_apiserver::scripted forbidden;
   forbidden.on = match::list;
   forbidden.status = 403;
@@ -291,7 +291,7 @@ TEST_F(reflector_test, backoff_doubles_caps_and_resets) {
 }
 
 // Verifies that a stalled stream (no bytes) fails at the idle timeout and is re-watched.
-TEST_F(reflector_test, stalled_stream_hits_idle_timeout) {
+TEST_F(ReflectorTest, StalledStreamHitsIdleTimeout) {
   auto o = opts();
   o.watch_idle_timeout = milliseconds(200);
   server->knobs.stall_watches = true;
@@ -305,7 +305,7 @@ TEST_F(reflector_test, stalled_stream_hits_idle_timeout) {
 }
 
 // Verifies that an ERROR event with another status (500) relists after a backoff.
-TEST_F(reflector_test, error_event_500_relists) {
+TEST_F(ReflectorTest, ErrorEvent500Relists) {
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
   server->send_watch_error(fake_apiserver::status(500, "InternalError", "etcd went away"));
@@ -314,7 +314,7 @@ TEST_F(reflector_test, error_event_500_relists) {
 }
 
 // Verifies that opaque, non-numeric resourceVersions are passed through unchanged.
-TEST_F(reflector_test, opaque_resource_versions) {
+TEST_F(ReflectorTest, OpaqueResourceVersions) {
   fake_apiserver::options fo;
   fo.opaque_rvs = true;
   start_server(fo);
@@ -332,7 +332,7 @@ TEST_F(reflector_test, opaque_resource_versions) {
 
 // Verifies that a slow handler ends the watch on purpose once max_queued_events wait, and the
 // watch resumes from the last queued RV: nothing lost, nothing repeated, no relist.
-TEST_F(reflector_test, slow_handler_pauses_the_watch) {
+TEST_F(ReflectorTest, SlowHandlerPausesTheWatch) {
   auto o = opts();
   o.max_queued_events = 5;
   make_api();
