@@ -7,19 +7,45 @@ namespace ke {
 namespace {
 
 std::string* flag_target(flags& f, std::string_view name) {
-  if (name == "conf") return &f.conf;
-  if (name == "metrics-address") return &f.metrics_address;
-  if (name == "kubeconfig") return &f.kubeconfig;
-  if (name == "metrics-tls-config") return &f.metrics_tls_config;
-  if (name == "events") return &f.events;
-  if (name == "ingest-address") return &f.ingest_address;
-  if (name == "file") return &f.file;
-  if (name == "url") return &f.url;
-  if (name == "node") return &f.node;
-  if (name == "target") return &f.target;
-  if (name == "syntax") return &f.syntax;
-  if (name == "token-file") return &f.token_file;
-  if (name == "retries") return &f.retries;
+  if (name == "conf") {
+    return &f.conf;
+  }
+  if (name == "metrics-address") {
+    return &f.metrics_address;
+  }
+  if (name == "kubeconfig") {
+    return &f.kubeconfig;
+  }
+  if (name == "metrics-tls-config") {
+    return &f.metrics_tls_config;
+  }
+  if (name == "events") {
+    return &f.events;
+  }
+  if (name == "ingest-address") {
+    return &f.ingest_address;
+  }
+  if (name == "file") {
+    return &f.file;
+  }
+  if (name == "url") {
+    return &f.url;
+  }
+  if (name == "node") {
+    return &f.node;
+  }
+  if (name == "target") {
+    return &f.target;
+  }
+  if (name == "syntax") {
+    return &f.syntax;
+  }
+  if (name == "token-file") {
+    return &f.token_file;
+  }
+  if (name == "retries") {
+    return &f.retries;
+  }
   return nullptr;
 }
 
@@ -33,7 +59,9 @@ bool subcommand(std::string_view arg, command& out) {
       {"version", command::version},
   };
   auto it = names.find(arg);
-  if (it == names.end()) return false;
+  if (it == names.end()) {
+    return false;
+  }
   out = it->second;
   return true;
 }
@@ -56,7 +84,9 @@ flags_result parse_flags(const std::vector<std::string>& args) {
       return r;
     }
     if (a == "--") {
-      if (i + 1 < args.size()) r.error = "unexpected argument: " + args[i + 1];
+      if (i + 1 < args.size()) {
+        r.error = "unexpected argument: " + args[i + 1];
+      }
       return r;
     }
     std::string_view body = a.substr(a[1] == '-' ? 2 : 1);

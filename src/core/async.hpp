@@ -23,7 +23,7 @@ class notifier {
  public:
   using time_point = std::chrono::steady_clock::time_point;
 
-  explicit notifier(net::any_io_executor ex) : timer_(std::move(ex), time_point::max()) {}
+  explicit notifier(const net::any_io_executor& ex) : timer_(ex, time_point::max()) {}
 
   // Suspends until notify_all(). Any number of waiters.
   net::awaitable<void> wait() {
@@ -51,7 +51,7 @@ class task_group {
   using time_point = std::chrono::steady_clock::time_point;
 
   explicit task_group(net::any_io_executor ex)
-      : ex_(ex), state_(std::make_shared<state>(std::move(ex))) {}
+      : ex_(std::move(ex)), state_(std::make_shared<state>(ex_)) {}
   task_group(const task_group&) = delete;
   task_group& operator=(const task_group&) = delete;
 
@@ -89,7 +89,7 @@ class task_group {
 
  private:
   struct state {
-    explicit state(net::any_io_executor ex) : done(std::move(ex)) {}
+    explicit state(const net::any_io_executor& ex) : done(ex) {}
     std::size_t running = 0;
     notifier done;
   };

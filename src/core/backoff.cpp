@@ -1,6 +1,7 @@
 #include "core/backoff.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 namespace ke {
@@ -36,7 +37,7 @@ std::chrono::milliseconds backoff::next() {
   }
   const double u = std::clamp(random_(), 0.0, 1.0);
   const auto span = static_cast<double>((hi - min_).count());
-  auto d = min_ + std::chrono::milliseconds(static_cast<std::int64_t>(u * span + 0.5));
+  auto d = min_ + std::chrono::milliseconds(std::llround(u * span));
   return std::clamp(d, min_, hi);
 }
 

@@ -351,7 +351,7 @@ bool parse_rfc3339(std::string_view s, go_time* out) {
         !digits(s, pos + 4, 2, &om) || oh > 23 || om > 59) {
       return false;
     }
-    offset = (oh * 3600 + om * 60) * (s[pos] == '-' ? -1 : 1);
+    offset = std::int64_t{oh * 3600 + om * 60} * (s[pos] == '-' ? -1 : 1);
     pos += 6;
   } else {
     return false;
@@ -361,7 +361,7 @@ bool parse_rfc3339(std::string_view s, go_time* out) {
   }
   out->seconds =
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
-      hour * 3600 + minute * 60 + second - offset;
+      std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second - offset;
   out->nanos = nanos;
   return true;
 }

@@ -43,12 +43,24 @@ class json_formatter : public spdlog::formatter {
 };
 
 spdlog::level::level_enum parse_level(const std::string& level) {
-  if (level == "trace") return spdlog::level::trace;
-  if (level == "debug") return spdlog::level::debug;
-  if (level == "warn") return spdlog::level::warn;
-  if (level == "error") return spdlog::level::err;
-  if (level == "fatal" || level == "panic") return spdlog::level::critical;
-  if (level == "disabled") return spdlog::level::off;
+  if (level == "trace") {
+    return spdlog::level::trace;
+  }
+  if (level == "debug") {
+    return spdlog::level::debug;
+  }
+  if (level == "warn") {
+    return spdlog::level::warn;
+  }
+  if (level == "error") {
+    return spdlog::level::err;
+  }
+  if (level == "fatal" || level == "panic") {
+    return spdlog::level::critical;
+  }
+  if (level == "disabled") {
+    return spdlog::level::off;
+  }
   return spdlog::level::info;
 }
 

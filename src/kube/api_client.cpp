@@ -14,7 +14,7 @@ namespace ke::kube {
 
 namespace {
 
-constexpr std::size_t max_error_body = 64 * 1024;
+constexpr std::size_t max_error_body = std::size_t{64} * 1024;
 const std::string no_body;
 
 std::string trim(std::string_view s) {
@@ -159,14 +159,14 @@ std::unique_ptr<api_client> api_client::create(net::any_io_executor ex, const re
 
 api_client::api_client(net::any_io_executor ex, const rest_config& cfg, url origin, clock& c,
                        options opt)
-    : ex_(ex),
+    : ex_(std::move(ex)),
       cfg_(cfg),
       origin_(std::move(origin)),
       clock_(c),
       opt_(opt),
       bucket_(opt.qps, opt.burst, c),
-      creds_(ex, cfg, c),
-      slot_free_(ex) {}
+      creds_(ex_, cfg, c),
+      slot_free_(ex_) {}
 
 api_client::~api_client() { close_all(); }
 
@@ -403,7 +403,7 @@ net::awaitable<api_response> api_client::exchange(http::verb method, const std::
       res = co_await client->send_streaming(std::move(req), opt_.watch_open_timeout, idle_timeout,
                                             on_body);
       if (res.ok()) {
-        const int st = res.response.result_int();
+        const int st = static_cast<int>(res.response.result_int());
         if (st >= 200 && st < 300) {
           if (failed && out.decode_error.empty()) {
             out.decode_error = "the response is not a watch stream: " + trim(head.substr(0, 200));
@@ -424,7 +424,7 @@ net::awaitable<api_response> api_client::exchange(http::verb method, const std::
       }
       co_return out;
     }
-    out.status = res.response.result_int();
+    out.status = static_cast<int>(res.response.result_int());
     out.retry_after = parse_retry_after(res.response);
     if (out.status == 401 && !retried_401) {
       retried_401 = true;

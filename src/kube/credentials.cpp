@@ -29,7 +29,7 @@ constexpr auto expiry_leeway = std::chrono::seconds(10);
 }  // namespace
 
 credentials::credentials(net::any_io_executor ex, rest_config cfg, clock& c)
-    : ex_(ex), cfg_(std::move(cfg)), clock_(c), exec_done_(ex) {
+    : ex_(std::move(ex)), cfg_(std::move(cfg)), clock_(c), exec_done_(ex_) {
   cert_pem_ = cfg_.client_cert_pem;
   key_pem_ = cfg_.client_key_pem;
   if (!cfg_.exec && cfg_.token_file.empty()) {

@@ -43,8 +43,9 @@ std::string trim(std::string s) {
   if (b == std::string::npos) {
     return {};
   }
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
+  s.erase(s.find_last_not_of(" \t\r\n") + 1);
+  s.erase(0, b);
+  return s;
 }
 
 std::optional<std::string> getenv_of(const kube_environment& env, const std::string& name) {

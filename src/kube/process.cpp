@@ -21,8 +21,12 @@ struct pipe_pair {
   int r = -1;
   int w = -1;
   ~pipe_pair() {
-    if (r >= 0) ::close(r);
-    if (w >= 0) ::close(w);
+    if (r >= 0) {
+      ::close(r);
+    }
+    if (w >= 0) {
+      ::close(w);
+    }
   }
 };
 
@@ -66,22 +70,36 @@ net::awaitable<process_result> run_process(net::any_io_executor ex, process_opti
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string kv(*e);
     const auto eq = kv.find('=');
-    if (eq == std::string::npos) continue;
+    if (eq == std::string::npos) {
+      continue;
+    }
     std::string k = kv.substr(0, eq);
-    if (envmap.emplace(k, kv.substr(eq + 1)).second) order.push_back(k);
+    if (envmap.emplace(k, kv.substr(eq + 1)).second) {
+      order.push_back(k);
+    }
   }
   for (const auto& [k, v] : opt.env) {
-    if (envmap.find(k) == envmap.end()) order.push_back(k);
+    if (envmap.find(k) == envmap.end()) {
+      order.push_back(k);
+    }
     envmap[k] = v;
   }
   std::vector<std::string> env_strings;
   env_strings.reserve(order.size());
-  for (const auto& k : order) env_strings.push_back(k + "=" + envmap[k]);
+  for (const auto& k : order) {
+    env_strings.push_back(k + "=" + envmap[k]);
+  }
   std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.reserve(env_strings.size() + 1);
+  for (auto& s : env_strings) {
+    envp.push_back(s.data());
+  }
   envp.push_back(nullptr);
   std::vector<char*> argv;
-  for (auto& a : opt.argv) argv.push_back(a.data());
+  argv.reserve(opt.argv.size() + 1);
+  for (auto& a : opt.argv) {
+    argv.push_back(a.data());
+  }
   argv.push_back(nullptr);
 
   pipe_pair out_pipe;

@@ -326,7 +326,9 @@ net::awaitable<response> ingest::handle(const request& req) {
     case pipeline::admission::accepted:
       break;
   }
-  const double now_s = static_cast<double>(po.time_ns / 1000000) / 1000.0;
+  // Whole milliseconds on purpose: the gauges carry Prometheus millisecond timestamps.
+  const double now_s =
+      static_cast<double>(po.time_ns / 1000000) / 1000.0;  // NOLINT(bugprone-integer-division)
   gauges_.update(rep, now_s);
   if (on_accepted) {
     on_accepted(rep, now_s);

@@ -206,7 +206,8 @@ std::unique_ptr<ingest_service> ingest_service::create(
     };
   }
 
-  p->server = std::make_unique<server::http_server>(ex, server_options(in, address_flag), problems);
+  p->server = std::make_unique<server::http_server>(std::move(ex), server_options(in, address_flag),
+                                                    problems);
   if (has_errors(problems)) {
     return nullptr;
   }

@@ -174,7 +174,7 @@ int post_bench(const post_bench_options& opt, std::ostream& out, std::ostream& e
           backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
         }
       },
-      [&](std::exception_ptr e) {
+      [&](const std::exception_ptr& e) {
         if (e) {
           try {
             std::rethrow_exception(e);

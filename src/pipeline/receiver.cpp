@@ -97,7 +97,7 @@ void receiver::start() {
     return;
   }
   started_ = true;
-  net::co_spawn(ex_, drain(), [this](std::exception_ptr e) {
+  net::co_spawn(ex_, drain(), [this](const std::exception_ptr& e) {
     if (e) {
       try {
         std::rethrow_exception(e);

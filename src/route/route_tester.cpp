@@ -13,7 +13,9 @@ std::size_t route_test(const config::config& cfg, const rule_tree& tree, std::is
                        const std::string& source, std::ostream& out, std::ostream& err) {
   std::vector<std::string> names;
   names.reserve(cfg.receivers.size());
-  for (const auto& r : cfg.receivers) names.push_back(r.name);
+  for (const auto& r : cfg.receivers) {
+    names.push_back(r.name);
+  }
 
   const kube_event_options opt{cfg.cluster_name};
   std::vector<std::uint32_t> reached;
@@ -21,7 +23,9 @@ std::size_t route_test(const config::config& cfg, const rule_tree& tree, std::is
   std::string line;
   for (std::size_t line_no = 1; std::getline(events, line); ++line_no) {
     auto where = source + ":" + std::to_string(line_no) + ": ";
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      continue;
+    }
     nlohmann::json parsed;
     try {
       parsed = nlohmann::json::parse(line);
@@ -54,13 +58,17 @@ std::size_t route_test(const config::config& cfg, const rule_tree& tree, std::is
       continue;
     }
     reached.clear();
-    if (exported) tree.route(*rec, reached);
+    if (exported) {
+      tree.route(*rec, reached);
+    }
     nlohmann::ordered_json o;
     o["uid"] = rec->uid;
     o["namespace"] = rec->namespace_;
     o["reason"] = rec->reason;
     auto& arr = o["receivers"] = nlohmann::ordered_json::array();
-    for (auto i : reached) arr.push_back(names[i]);
+    for (auto i : reached) {
+      arr.push_back(names[i]);
+    }
     out << go_json(o) << "\n";
   }
   return bad;

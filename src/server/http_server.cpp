@@ -113,7 +113,7 @@ std::string_view target_path(std::string_view target) {
   return target;
 }
 
-void log_exception(std::string_view what, std::exception_ptr e) {
+void log_exception(std::string_view what, const std::exception_ptr& e) {
   if (!e) {
     return;
   }
@@ -471,7 +471,7 @@ unsigned short server_core::start() {
   listen(resolve_endpoint());
   const auto port = acceptor->local_endpoint().port();
   net::co_spawn(strand, accept_loop(shared_from_this()),
-                [](std::exception_ptr e) { log_exception("accept loop", e); });
+                [](const std::exception_ptr& e) { log_exception("accept loop", e); });
   return port;
 }
 
@@ -509,14 +509,14 @@ void server_core::start_session(tcp::socket socket) {
     s->set_id(remember(s));
     auto executor = s->executor();
     net::co_spawn(executor, tls_session::run(std::move(s)),
-                  [](std::exception_ptr e) { log_exception("connection", e); });
+                  [](const std::exception_ptr& e) { log_exception("connection", e); });
   } else {
     using plain_session = session<beast::tcp_stream>;
     auto s = std::make_shared<plain_session>(shared_from_this(), std::move(socket));
     s->set_id(remember(s));
     auto executor = s->executor();
     net::co_spawn(executor, plain_session::run(std::move(s)),
-                  [](std::exception_ptr e) { log_exception("connection", e); });
+                  [](const std::exception_ptr& e) { log_exception("connection", e); });
   }
 }
 
@@ -538,6 +538,7 @@ response server_core::route(const request& req, const handler*& h) {
     return {};
   }
   std::vector<std::string> allow;
+  allow.reserve(methods.size() + 1);
   for (const auto& [name, unused] : methods) {
     allow.push_back(name);
   }

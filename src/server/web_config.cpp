@@ -38,18 +38,34 @@ constexpr std::array<std::string_view, 5> configurable_headers = {
     "Strict-Transport-Security"};
 
 int tls_version(std::string_view name) {
-  if (name == "TLS10") return TLS1_VERSION;
-  if (name == "TLS11") return TLS1_1_VERSION;
-  if (name == "TLS12") return TLS1_2_VERSION;
-  if (name == "TLS13") return TLS1_3_VERSION;
+  if (name == "TLS10") {
+    return TLS1_VERSION;
+  }
+  if (name == "TLS11") {
+    return TLS1_1_VERSION;
+  }
+  if (name == "TLS12") {
+    return TLS1_2_VERSION;
+  }
+  if (name == "TLS13") {
+    return TLS1_3_VERSION;
+  }
   return 0;
 }
 
 const char* openssl_group(std::string_view go_curve) {
-  if (go_curve == "CurveP256") return "P-256";
-  if (go_curve == "CurveP384") return "P-384";
-  if (go_curve == "CurveP521") return "P-521";
-  if (go_curve == "X25519") return "X25519";
+  if (go_curve == "CurveP256") {
+    return "P-256";
+  }
+  if (go_curve == "CurveP384") {
+    return "P-384";
+  }
+  if (go_curve == "CurveP521") {
+    return "P-521";
+  }
+  if (go_curve == "X25519") {
+    return "X25519";
+  }
   return nullptr;
 }
 

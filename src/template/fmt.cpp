@@ -208,14 +208,7 @@ void format_one(std::string& out, char verb, const spec& sp, const value& v) {
           pad(out, "'" + s.substr(1, s.size() - 2) + "'", sp, false);
           return;
         }
-        case 'e':
-        case 'E':
-        case 'f':
-        case 'F':
-        case 'g':
-        case 'G':
-          break;
-        default:
+        default:  // e E f F g G included: not verbs for an int
           break;
       }
       break;

@@ -14,10 +14,11 @@ namespace {
 
 struct node {
   enum class kind { null, text, map, list } k = kind::null;
-  std::unique_ptr<const go_template> tmpl;            // text
-  std::string path;                                   // text: for error messages
-  std::vector<std::pair<std::string, node>> entries;  // map, sorted by key
-  std::vector<node> items;                            // list
+  std::unique_ptr<const go_template> tmpl;  // text
+  std::string path;                         // text: for error messages
+  std::vector<std::string> keys;  // map: the keys, sorted; items[i] is the value of keys[i]
+  std::vector<node> items;        // list, or the map's values (no std::pair<std::string, node>:
+                                  // std::pair of an incomplete type is undefined behaviour)
 };
 
 bool compile_node(const nlohmann::json& spec, const std::string& path, node& out,
@@ -38,9 +39,9 @@ bool compile_node(const nlohmann::json& spec, const std::string& path, node& out
       out.k = node::kind::map;
       bool ok = true;
       for (auto it = spec.begin(); it != spec.end(); ++it) {  // nlohmann::json: sorted keys
-        out.entries.emplace_back(it.key(), node());
-        ok = compile_node(it.value(), path + "." + it.key(), out.entries.back().second, problems) &&
-             ok;
+        out.keys.push_back(it.key());
+        out.items.emplace_back();
+        ok = compile_node(it.value(), path + "." + it.key(), out.items.back(), problems) && ok;
       }
       return ok;
     }
@@ -80,8 +81,8 @@ bool render_node(const node& n, const nlohmann::ordered_json& doc, go_template::
     }
     case node::kind::map:
       out = nlohmann::json::object();
-      for (const auto& [key, child] : n.entries) {
-        if (!render_node(child, doc, model, out[key], error)) {
+      for (std::size_t i = 0; i < n.keys.size(); ++i) {
+        if (!render_node(n.items[i], doc, model, out[n.keys[i]], error)) {
           return false;
         }
       }

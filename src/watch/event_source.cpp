@@ -46,7 +46,8 @@ std::unique_ptr<event_source> event_source::create(net::any_io_executor ex,
       new event_source(ex, rc, std::move(opt), std::move(s), m, test_clock));
   src->opt_.api.qps = src->opt_.kube_qps;
   src->opt_.api.burst = src->opt_.kube_burst;
-  src->api_ = kube::api_client::create(ex, src->rest_, *src->clock_, src->opt_.api, error);
+  src->api_ =
+      kube::api_client::create(std::move(ex), src->rest_, *src->clock_, src->opt_.api, error);
   if (!src->api_) {
     return nullptr;
   }
@@ -63,16 +64,16 @@ std::unique_ptr<event_source> event_source::create(net::any_io_executor ex,
 
 event_source::event_source(net::any_io_executor ex, kube::rest_config rc, event_source_options opt,
                            sink s, ke::metrics& m, clock* c)
-    : ex_(ex),
+    : ex_(std::move(ex)),
       rest_(std::move(rc)),
       opt_(std::move(opt)),
       sink_(std::move(s)),
       metrics_(m),
-      own_clock_(c == nullptr ? std::make_unique<clock>(ex) : nullptr),
+      own_clock_(c == nullptr ? std::make_unique<clock>(ex_) : nullptr),
       clock_(c == nullptr ? own_clock_.get() : c),
-      wake_emitter_(ex, std::chrono::steady_clock::time_point::max()),
-      room_(ex, std::chrono::steady_clock::time_point::max()),
-      all_done_(ex, std::chrono::steady_clock::time_point::max()) {}
+      wake_emitter_(ex_, std::chrono::steady_clock::time_point::max()),
+      room_(ex_, std::chrono::steady_clock::time_point::max()),
+      all_done_(ex_, std::chrono::steady_clock::time_point::max()) {}
 
 event_source::~event_source() {
   if (reflector_) {

@@ -68,7 +68,8 @@ std::string leader_elector::lease_path() const {
 clock::duration leader_elector::jittered(std::chrono::seconds d) {
   // client-go JitterUntil with factor 1.2: d + rand*1.2*d.
   const auto ms = std::chrono::duration_cast<clock::duration>(d).count();
-  return clock::duration(ms + static_cast<clock::duration::rep>(random_() * 1.2 * ms));
+  return clock::duration(
+      ms + static_cast<clock::duration::rep>(random_() * 1.2 * static_cast<double>(ms)));
 }
 
 void leader_elector::start() {

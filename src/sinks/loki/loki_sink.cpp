@@ -177,7 +177,6 @@ loki_sink::loki_sink(net::any_io_executor ex, parts p, ke::metrics& m)
       worker_(spool_ ? std::make_unique<net::thread_pool>(1) : nullptr),
       batcher_(batch_bytes_, cfg_.batch_wait),
       backoff_(cfg_.min_backoff, cfg_.max_backoff),
-      metrics_(m),
       pump_wake_(ex_, steady::time_point::max()),
       timer_wake_(ex_, steady::time_point::max()),
       retry_timer_(ex_),
@@ -480,17 +479,14 @@ net::awaitable<void> loki_sink::pump() {
       c.b.bytes = sb->bytes;
       c.from_spool = true;
       c.spool_seq = sb->seq;
-    } else if (spilling_) {
-      pump_wake_.expires_at(steady::time_point::max());
-      co_await sleep_on(pump_wake_);  // the batch being spilled must land first (order)
-      continue;
-    } else if (!memory_.empty()) {
+    } else if (!spilling_ && !memory_.empty()) {
       c.b = std::move(memory_.front());
       memory_.pop_front();
       in_flight_memory_ = true;
-    } else if (closing_) {
+    } else if (!spilling_ && closing_) {
       break;
     } else {
+      // Nothing to send, or spilling_: the batch being spilled must land first (order).
       pump_wake_.expires_at(steady::time_point::max());
       co_await sleep_on(pump_wake_);
       continue;

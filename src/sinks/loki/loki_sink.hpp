@@ -145,12 +145,10 @@ class loki_sink final : public sink {
   std::unique_ptr<net::thread_pool> worker_;
   batcher batcher_;
   ke::backoff backoff_;
-  ke::metrics& metrics_;
 
   std::deque<sealed> memory_;
   std::size_t memory_bytes_ = 0;  // bodies in memory_ and the memory batch in flight
   bool in_flight_memory_ = false;
-  std::size_t in_flight_bytes_ = 0;
   bool spilling_ = false;
   bool returned_in_flight_ = false;  // the pump put its abandoned batch back at the front
   std::size_t peak_queued_bytes_ = 0;
@@ -161,7 +159,6 @@ class loki_sink final : public sink {
   net::steady_timer retry_timer_;
   net::steady_timer room_;
   net::steady_timer done_;
-  bool started_ = false;
   bool closing_ = false;
   bool pump_done_ = false;
   bool timer_done_ = false;
