@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/defaults.hpp"
 #include "core/record.hpp"
 #include "core/tls_options.hpp"
 
@@ -134,8 +135,8 @@ struct receiver {
 };
 
 struct leader_election {
-  bool enabled = false;                                          // enabled
-  std::string leader_election_id = "kubernetes-event-exporter";  // leaderElectionID
+  bool enabled = false;                                           // enabled
+  std::string leader_election_id = defaults::leader_election_id;  // leaderElectionID
 };
 
 // The kube-bench ingest listener (ingest:). Enabled when the key is present or -ingest-address
@@ -169,17 +170,18 @@ struct kube_bench {
 struct config {
   std::string log_level = "info";  // logLevel: trace|debug|info|warn|error|fatal|panic|disabled
   std::string log_format;          // logFormat: json | pretty | "" (pretty)
-  std::int64_t max_event_age_seconds = 5;       // maxEventAgeSeconds (alias throttlePeriod)
+  std::int64_t max_event_age_seconds =
+      defaults::max_event_age_seconds;          // maxEventAgeSeconds (alias throttlePeriod)
   std::string cluster_name;                     // clusterName
   std::string namespace_;                       // namespace ("" = all)
   ke::config::leader_election leader_election;  // leaderElection
   ke::config::route route;                      // route
   std::vector<receiver> receivers;              // receivers
-  double kube_qps = 5;                          // kubeQPS (0 -> 5)
-  int kube_burst = 10;                          // kubeBurst (0 -> 10)
-  std::string metrics_name_prefix;  // metricsNamePrefix: ^[a-zA-Z][a-zA-Z0-9_:]*_$ or ""
-  bool omit_lookup = false;         // omitLookup
-  int cache_size = 1024;            // cacheSize (0 -> 1024)
+  double kube_qps = defaults::kube_qps;         // kubeQPS (0 -> 5)
+  int kube_burst = defaults::kube_burst;        // kubeBurst (0 -> 10)
+  std::string metrics_name_prefix;        // metricsNamePrefix: ^[a-zA-Z][a-zA-Z0-9_:]*_$ or ""
+  bool omit_lookup = false;               // omitLookup
+  int cache_size = defaults::cache_size;  // cacheSize (0 -> 1024)
   // Additions for the Kubernetes watch (documented in README).
   std::string events_api_version = "v1";  // eventsAPIVersion: v1 (core/v1) | events.k8s.io/v1
   bool export_repeated_events = true;     // exportRepeatedEvents: a MODIFIED whose count grew

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "config/defaults.hpp"
 #include "config/ingest.hpp"
 #include "config/sinks.hpp"
 #include "config/yaml_walk.hpp"
@@ -280,13 +281,14 @@ void loader::load(const YAML::Node& root) {
                 std::to_string(throttle_period) + ")");
     cfg_.max_event_age_seconds = throttle_period;
   } else {
-    cfg_.max_event_age_seconds = max_event_age == 0 ? 5 : max_event_age;
+    cfg_.max_event_age_seconds =
+        max_event_age == 0 ? defaults::max_event_age_seconds : max_event_age;
   }
-  cfg_.kube_qps = qps == 0 ? 5 : qps;
-  cfg_.kube_burst = burst == 0 ? 10 : static_cast<int>(burst);
-  cfg_.cache_size = cache_size == 0 ? 1024 : static_cast<int>(cache_size);
+  cfg_.kube_qps = qps == 0 ? defaults::kube_qps : qps;
+  cfg_.kube_burst = burst == 0 ? defaults::kube_burst : static_cast<int>(burst);
+  cfg_.cache_size = cache_size == 0 ? defaults::cache_size : static_cast<int>(cache_size);
   if (cfg_.leader_election.leader_election_id.empty()) {
-    cfg_.leader_election.leader_election_id = "kubernetes-event-exporter";
+    cfg_.leader_election.leader_election_id = defaults::leader_election_id;
   }
   if (cfg_.metrics_name_prefix.empty() && !prefix_bad) {
     const std::string message = "setting config.metricsNamePrefix='event_exporter_' is recommended";

@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 
+#include "config/defaults.hpp"
 #include "core/clock.hpp"
 #include "core/kube_event.hpp"
 #include "core/metrics.hpp"
@@ -37,8 +38,8 @@
 namespace ke::watch {
 
 struct enricher_options {
-  std::size_t cache_size = 1024;               // cacheSize
-  clock::duration max_rate_wait{10000};        // see above
+  std::size_t cache_size = config::defaults::cache_size;  // cacheSize
+  clock::duration max_rate_wait{10000};                   // see above
   std::chrono::seconds discovery_refresh{30};  // minimum time between refreshes of one GV
   int max_tries = 3;                           // per GET (429/5xx with Retry-After)
 };

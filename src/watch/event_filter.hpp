@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "config/defaults.hpp"
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
 #include "watch/reflector.hpp"
@@ -39,7 +40,7 @@ namespace ke::watch {
 
 struct filter_options {
   bool repeated_events = true;
-  std::int64_t max_event_age_seconds = 5;
+  std::int64_t max_event_age_seconds = config::defaults::max_event_age_seconds;
   std::chrono::seconds seen_window{3900};
   std::size_t max_entries = 1000000;
   std::chrono::system_clock::time_point process_start = std::chrono::system_clock::now();

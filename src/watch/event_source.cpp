@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "config/defaults.hpp"
 #include "core/kube_event.hpp"
 #include "watch/events_v1.hpp"
 
@@ -13,9 +14,10 @@ event_source_options options_from_config(const config::config& cfg) {
   o.events_api = cfg.events_api_version;
   o.repeated_events = cfg.export_repeated_events;
   o.omit_lookup = cfg.omit_lookup;
-  o.cache_size = cfg.cache_size > 0 ? static_cast<std::size_t>(cfg.cache_size) : 1024;
-  o.kube_qps = cfg.kube_qps > 0 ? cfg.kube_qps : 5;
-  o.kube_burst = cfg.kube_burst > 0 ? cfg.kube_burst : 10;
+  o.cache_size =
+      static_cast<std::size_t>(cfg.cache_size > 0 ? cfg.cache_size : config::defaults::cache_size);
+  o.kube_qps = cfg.kube_qps > 0 ? cfg.kube_qps : config::defaults::kube_qps;
+  o.kube_burst = cfg.kube_burst > 0 ? cfg.kube_burst : config::defaults::kube_burst;
   o.max_event_age_seconds = cfg.max_event_age_seconds;
   o.cluster_name = cfg.cluster_name;
   return o;

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "config/defaults.hpp"
 #include "core/asio.hpp"
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
@@ -35,15 +36,16 @@
 namespace ke::watch {
 
 struct event_source_options {
-  std::string namespace_;                  // config namespace ("" = all)
-  std::string events_api = "v1";           // config eventsAPIVersion: v1 | events.k8s.io/v1
-  bool repeated_events = true;             // config exportRepeatedEvents
-  bool omit_lookup = false;                // config omitLookup
-  std::size_t cache_size = 1024;           // config cacheSize
-  double kube_qps = 5;                     // config kubeQPS
-  int kube_burst = 10;                     // config kubeBurst
-  std::int64_t max_event_age_seconds = 5;  // config maxEventAgeSeconds
-  std::string cluster_name;                // config clusterName
+  std::string namespace_;         // config namespace ("" = all)
+  std::string events_api = "v1";  // config eventsAPIVersion: v1 | events.k8s.io/v1
+  bool repeated_events = true;    // config exportRepeatedEvents
+  bool omit_lookup = false;       // config omitLookup
+  std::size_t cache_size = config::defaults::cache_size;  // config cacheSize
+  double kube_qps = config::defaults::kube_qps;           // config kubeQPS
+  int kube_burst = config::defaults::kube_burst;          // config kubeBurst
+  std::int64_t max_event_age_seconds =
+      config::defaults::max_event_age_seconds;  // config maxEventAgeSeconds
+  std::string cluster_name;                     // config clusterName
 
   std::size_t max_pending = 4096;  // events waiting for a lookup or the sink
   std::size_t max_concurrent_lookups = 8;
