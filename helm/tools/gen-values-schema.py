@@ -13,15 +13,41 @@ def O(props, desc=None, **k):
     if desc: d["description"]=desc
     return d
 intOrEmpty={"type":["integer","string"],"pattern":"^[0-9]*$"}
+# a count Helm users also write as a string ("2", --set-string): digits only
+intOrDigits=lambda **k: {"type":["integer","string"],"pattern":"^[0-9]+$",**k}
+port={"type":["integer","string"],"minimum":1,"maximum":65535,"pattern":"^([0-9]+|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"}
+def Open(props, desc=None, **k):
+    """An object whose listed keys are checked and whose other keys are allowed (Helm's `global`,
+    shared with every subchart of an umbrella chart, carries keys of other charts)."""
+    d={"type":"object","properties":props, **k}
+    if desc: d["description"]=desc
+    return d
+# Bitnami's pull secrets: names, or {name: ...} maps (common.images.pullSecrets takes both)
+pullSecrets=A({"type":["string","object"],"properties":{"name":S()}})
 intOrPct={"type":["integer","string"],"pattern":"^([0-9]+%?)?$"}
 strmap={"type":"object","additionalProperties":{"type":"string"}}
 image=lambda: O({"registry":S(),"repository":S(),"tag":{"type":["string","number"]},"digest":S(),
-                 "pullPolicy":{"enum":["Always","IfNotPresent","Never"]},"pullSecrets":A()})
-probe=lambda: O({"enabled":B(),"initialDelaySeconds":I(minimum=0),"periodSeconds":I(minimum=1),
-                 "timeoutSeconds":I(minimum=1),"failureThreshold":I(minimum=1),"successThreshold":I(minimum=1)})
+                 "pullPolicy":{"enum":["Always","IfNotPresent","Never"]},"pullSecrets":pullSecrets})
+# core/v1 Probe: Bitnami renders the probe values as the Probe (minus `enabled`), so every Probe
+# field is accepted; the chart adds its httpGet (path, port http) under the user's fields.
+http_header=O({"name":S(),"value":S()},required=["name","value"])
+probe_fields={"exec":O({"command":A(S())}),
+              "httpGet":O({"path":S(),"port":port,"host":S(),"scheme":{"enum":["HTTP","HTTPS"]},
+                           "httpHeaders":A(http_header)}),
+              "tcpSocket":O({"port":port,"host":S()}),
+              "grpc":O({"port":I(minimum=1,maximum=65535),"service":S()},required=["port"]),
+              "initialDelaySeconds":I(minimum=0),"periodSeconds":I(minimum=1),
+              "timeoutSeconds":I(minimum=1),"failureThreshold":I(minimum=1),"successThreshold":I(minimum=1),
+              "terminationGracePeriodSeconds":I(minimum=1)}
+probe=lambda: O({"enabled":B(), **probe_fields})
+custom_probe=O(probe_fields, "a whole core/v1 Probe (rendered with tpl), replaces the chart's probe")
 config_rule=M()
+# a pattern matching the word in any case, without inline flags (portable across regex dialects)
+any_case=lambda w: "".join(f"[{c.upper()}{c}]" for c in w)
 config=O({
-  "logLevel":{"enum":["trace","debug","info","warn","error","fatal","panic","disabled",""]},
+  "logLevel":{"type":"string","pattern":"^(%s)?$" % "|".join(any_case(l) for l in
+                  ["trace","debug","info","warn","error","fatal","panic","disabled"]),
+              "description":"any case (INFO as info): the exporter lowercases it"},
   "logFormat":{"enum":["json","pretty",""]},
   "throttlePeriod":I(minimum=0),"maxEventAgeSeconds":I(minimum=0),"clusterName":S(),"namespace":S(),
   "leaderElection":O({"enabled":B(),"leaderElectionID":S()}),
@@ -39,16 +65,22 @@ schema={
  "title":"kube-event-exporter values",
  "type":"object","additionalProperties":False,
  "properties":{
-  "global":O({"imageRegistry":S(),"imagePullSecrets":A(),"storageClass":S(),"defaultStorageClass":S(),
-              "security":O({"allowInsecureImages":B()}),
-              "compatibility":O({"openshift":O({"adaptSecurityContext":{"enum":["auto","force","disabled"]}})})}),
-  "kubeVersion":S(),"nameOverride":S(),"fullnameOverride":S(),"namespaceOverride":S(),
+  "global":Open({"imageRegistry":S(),"imagePullSecrets":pullSecrets,"storageClass":S(),"defaultStorageClass":S(),
+              "kubeVersion":S(),"apiVersions":A(S()),
+              "security":Open({"allowInsecureImages":B()}),
+              "compatibility":Open({"openshift":Open({"adaptSecurityContext":{"enum":["auto","force","disabled"]}}),
+                                    "omitEmptySeLinuxOptions":B()})},
+             "Helm's global values: shared with the other charts of an umbrella chart, so keys not listed are allowed"),
+  "enabled":B(description="an umbrella chart's condition for this subchart; not used by the chart"),
+  "kubeVersion":S(description="Bitnami: override the Kubernetes version; accepted, not used (the chart's apiVersions are fixed)"),
+  "apiVersions":A(S(),description="Bitnami: override .Capabilities.APIVersions; accepted, not used"),
+  "nameOverride":S(),"fullnameOverride":S(),"namespaceOverride":S(),
   "clusterDomain":S(),
   "commonLabels":strmap,"commonAnnotations":strmap,"extraDeploy":A(),
   "diagnosticMode":O({"enabled":B(),"command":A(S()),"args":A(S())}),
   "config":config,
   "configAsSecret":B(),"existingConfigSecret":S(),
-  "replicaCount":I(minimum=0),"revisionHistoryLimit":I(minimum=0),
+  "replicaCount":intOrDigits(minimum=0),"revisionHistoryLimit":intOrDigits(minimum=0),
   "containerPorts":O({"http":I(minimum=1,maximum=65535),"ingest":I(minimum=1,maximum=65535)}),
   "extraContainerPorts":A(),
   "image":image(),
@@ -80,7 +112,7 @@ schema={
   "networkPolicy":O({"enabled":B(),"kubeAPIServerPorts":A(I()),"allowExternal":B(),"allowExternalEgress":B(),
                      "extraIngress":A(),"extraEgress":A(),"ingressNSMatchLabels":M(),"ingressNSPodMatchLabels":M()}),
   "livenessProbe":probe(),"readinessProbe":probe(),"startupProbe":probe(),
-  "customLivenessProbe":M(),"customReadinessProbe":M(),"customStartupProbe":M(),
+  "customLivenessProbe":custom_probe,"customReadinessProbe":custom_probe,"customStartupProbe":custom_probe,
   "nodeSelector":strmap,"priorityClassName":S(),"schedulerName":S(),"topologySpreadConstraints":A(),
   "tolerations":A(),
   "podAffinityPreset":{"enum":["","soft","hard"]},"podAntiAffinityPreset":{"enum":["","soft","hard"]},
@@ -89,8 +121,12 @@ schema={
   "extraEnvVars":A(M()),"extraEnvVarsCM":S(),"extraEnvVarsSecret":S(),
   "extraVolumeMounts":A(),"extraVolumes":A(),"initContainers":A(),"sidecars":A(),
   "metrics":O({"enabled":B(),
-    "service":O({"ports":O({"http":I(minimum=1,maximum=65535)}),"annotations":M(),"labels":strmap,
-                 "type":S(),"clusterIP":S(),"sessionAffinity":S()}),
+    "service":O({"ports":O({"http":I(minimum=1,maximum=65535)}),
+                 "port":I(minimum=1,maximum=65535,description="Bitnami's older name of ports.http (used when ports.http is empty)"),
+                 "annotations":M(),"labels":strmap,
+                 "type":{"enum":["ClusterIP","NodePort","LoadBalancer"]},
+                 "clusterIP":S(description="e.g. None for a headless Service"),
+                 "sessionAffinity":{"enum":["None","ClientIP"]}}),
     "serviceMonitor":O({"enabled":B(),"port":S(),"endpoints":A(M()),"path":S(),"namespace":S(),
         "interval":S(),"scrapeTimeout":S(),"labels":strmap,"selector":M(),"relabelings":A(),
         "metricRelabelings":A(),"honorLabels":B(),"jobLabel":S()}),
