@@ -80,6 +80,11 @@ metrics::metrics(std::string prefix, std::string version, std::string revision)
                          .Help("Records that reached no receiver.")
                          .Register(*registry_)
                          .Add({});
+  forbidden_ =
+      &prometheus::BuildCounter()
+           .Name(prefix_ + "kube_api_lookups_forbidden_total")
+           .Help("Involved-object lookups refused with 403 (RBAC), by apiVersion and kind.")
+           .Register(*registry_);
 }
 
 prometheus::Gauge& metrics::queue_depth(std::string_view receiver) {
@@ -95,6 +100,11 @@ prometheus::Counter& metrics::records_dropped(std::string_view receiver, std::st
 }
 
 prometheus::Counter& metrics::records_routed_nowhere() { return *routed_nowhere_; }
+
+prometheus::Counter& metrics::lookups_forbidden(std::string_view api_version,
+                                                std::string_view kind) {
+  return forbidden_->Add({{"api_version", std::string(api_version)}, {"kind", std::string(kind)}});
+}
 
 std::string metrics::serialize() const {
   auto families = compat_->Collect();

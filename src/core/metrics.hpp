@@ -51,6 +51,9 @@ class metrics {
   prometheus::Counter& records_sent(std::string_view receiver);
   prometheus::Counter& records_dropped(std::string_view receiver, std::string_view reason);
   prometheus::Counter& records_routed_nowhere();
+  // Involved-object lookups the API server answered 403 (the ServiceAccount may not get that
+  // kind), by the kind's apiVersion and kind: bounded by the kinds events name.
+  prometheus::Counter& lookups_forbidden(std::string_view api_version, std::string_view kind);
 
   // The registry further families can be added to (names should use prefix()).
   prometheus::Registry& registry() { return *registry_; }
@@ -69,6 +72,7 @@ class metrics {
   prometheus::Family<prometheus::Counter>* sent_;
   prometheus::Family<prometheus::Counter>* dropped_;
   prometheus::Counter* routed_nowhere_;
+  prometheus::Family<prometheus::Counter>* forbidden_;
 };
 
 }  // namespace ke

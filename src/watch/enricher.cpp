@@ -168,6 +168,17 @@ net::awaitable<std::optional<involved_object_meta>> enricher::fetch(const json& 
   if (api_version.empty()) {
     api_version = "v1";
   }
+  const std::string gvk = api_version + "/" + kind;
+  if (auto f = forbidden_.find(gvk); f != forbidden_.end()) {
+    if (clock_.now() - f->second < opt_.forbidden_ttl) {
+      ++stats_.forbidden;
+      if (metrics_ != nullptr) {
+        metrics_->lookups_forbidden(api_version, kind).Increment();
+      }
+      co_return std::nullopt;
+    }
+    forbidden_.erase(f);  // try again: RBAC may have been granted meanwhile
+  }
   const auto r = co_await find_resource(api_version, kind);
   if (!r) {
     const auto& gv = discovery_[api_version];
@@ -202,6 +213,19 @@ net::awaitable<std::optional<involved_object_meta>> enricher::fetch(const json& 
     involved_object_meta gone;
     gone.deleted = true;
     co_return gone;
+  }
+  if (res.status == 403) {
+    ++stats_.forbidden;
+    if (metrics_ != nullptr) {
+      metrics_->lookups_forbidden(api_version, kind).Increment();
+    }
+    forbidden_[gvk] = clock_.now();
+    spdlog::warn(
+        "watch: involved object lookup: GET {}: {}; events about {} ({}) ship without "
+        "labels and the next {} s of lookups of that kind are skipped. Grant `get` on {} (chart: "
+        "rbac.enrichmentResources) or set omitLookup",
+        path, res.describe(), kind, api_version, opt_.forbidden_ttl.count(), r->name);
+    co_return std::nullopt;
   }
   if (!res.ok()) {
     if (metrics_ != nullptr && !res.error) {

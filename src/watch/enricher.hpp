@@ -14,9 +14,13 @@
 //   for the bucket longer than max_rate_wait: beyond that it is given up (the record is
 //   shipped without labels, and a rate-limited warning says to raise kubeQPS/kubeBurst), so a
 //   burst of events cannot stall the watch behind the rate limiter.
-// - API errors (403 for a kind the ServiceAccount may not read, 5xx ...) are logged at warn or
-//   error with the Status message (rate limited) and counted in watch_errors; the record is
-//   shipped without labels.
+// - 403 (RBAC does not grant `get` on the kind: CRDs, Leases ...) is remembered per apiVersion
+//   and kind for forbidden_ttl: no further request for that kind meanwhile. It is counted in
+//   kube_api_lookups_forbidden_total{api_version,kind} (each skipped lookup too), not in
+//   watch_errors, and logged once per kind at warn, naming what to grant (chart:
+//   rbac.enrichmentResources). The record is shipped without labels.
+// - Other API errors (5xx, 401 ...) are logged at warn or error with the Status message (rate
+//   limited) and counted in watch_errors; the record is shipped without labels.
 //
 // Threading: one executor thread; lookups may run concurrently.
 #pragma once
@@ -42,6 +46,8 @@ struct enricher_options {
   clock::duration max_rate_wait{10000};                   // see above
   std::chrono::seconds discovery_refresh{30};  // minimum time between refreshes of one GV
   int max_tries = 3;                           // per GET (429/5xx with Retry-After)
+  // After a 403 on a kind, its lookups are skipped (no request) for this long.
+  std::chrono::seconds forbidden_ttl{300};
 };
 
 class enricher {
@@ -57,6 +63,7 @@ class enricher {
     std::uint64_t hits = 0;       // served from the cache (or a shared in-flight GET)
     std::uint64_t discovery = 0;  // discovery GETs sent
     std::uint64_t failures = 0;   // lookups that gave up
+    std::uint64_t forbidden = 0;  // lookups refused (403), or skipped: their kind was refused
   };
   const stats& counters() const { return stats_; }
 
@@ -90,6 +97,8 @@ class enricher {
   std::map<std::string, group_version> discovery_;
   std::map<std::string, std::shared_ptr<flight>> in_flight_;
   std::map<std::string, std::shared_ptr<flight>> discovery_flights_;
+  // apiVersion + "/" + kind -> when a 403 was last seen. Bounded by the kinds events name.
+  std::map<std::string, std::chrono::steady_clock::time_point> forbidden_;
   stats stats_;
   std::chrono::steady_clock::time_point last_log_{};
   std::uint64_t unlogged_ = 0;

@@ -463,21 +463,44 @@ TEST_F(EventSourceTest, SlowLookupKeepsOrder) {
   EXPECT_EQ(records[1]->doc["involvedObject"]["labels"]["app"], "web");
 }
 
-// Verifies that a forbidden lookup (RBAC) is counted in watch_errors and the record shipped.
-TEST_F(EventSourceTest, ForbiddenLookupIsCounted) {
+// Verifies that a forbidden lookup (RBAC, a kind the chart does not grant) is not a watch error:
+// it is counted per kind, the record ships, and later events about that kind send no request
+// until forbidden_ttl has passed (then one request checks whether RBAC changed).
+TEST_F(EventSourceTest, ForbiddenLookupIsCachedPerKind) {
   server->knobs.forbidden_prefixes = {"/apis/apps/v1/namespaces"};
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
-  auto e = fake_apiserver::make_event("default", "d.e", "ScalingReplicaSet", "scaled");
-  e["involvedObject"] = {{"kind", "Deployment"},
-                         {"apiVersion", "apps/v1"},
-                         {"name", "web"},
-                         {"namespace", "default"},
-                         {"uid", "dep-uid"}};
-  server->create_event(e);
+  auto deployment_event = [&](int i) {
+    auto e = fake_apiserver::make_event("default", "d" + std::to_string(i) + ".e",
+                                        "ScalingReplicaSet", "scaled");
+    e["involvedObject"] = {{"kind", "Deployment"},
+                           {"apiVersion", "apps/v1"},
+                           {"name", "web" + std::to_string(i)},
+                           {"namespace", "default"},
+                           {"uid", "dep-uid-" + std::to_string(i)}};
+    server->create_event(e);
+  };
+  deployment_event(0);
   ASSERT_TRUE(wait([&] { return records.size() == 1; }));
-  EXPECT_EQ(metrics.watch_errors.value(), 1);
-  EXPECT_EQ(records[0]->kind, "Deployment");
+  EXPECT_EQ(gets("/apis/apps/v1/namespaces/default/deployments/"), 1u);
+  for (int i = 1; i < 5; ++i) deployment_event(i);
+  ASSERT_TRUE(wait([&] { return records.size() == 5; }));
+  EXPECT_EQ(metrics.watch_errors.value(), 0);
+  EXPECT_EQ(gets("/apis/apps/v1/namespaces/default/deployments/"), 1u);
+  EXPECT_EQ(metrics.lookups_forbidden("apps/v1", "Deployment").Value(), 5);
+  EXPECT_EQ(src->lookups().counters().forbidden, 5u);
+  EXPECT_EQ(records[4]->kind, "Deployment");
+  EXPECT_TRUE(records[4]->labels.empty());
+  // Other kinds are still looked up.
+  pod("default", "web-1");
+  add("default", "web-1.a");
+  ASSERT_TRUE(wait([&] { return records.size() == 6; }));
+  EXPECT_EQ(records[5]->doc["involvedObject"]["labels"]["app"], "web");
+  // After the TTL, one request again.
+  clk.advance(seconds(301));
+  deployment_event(5);
+  ASSERT_TRUE(wait([&] { return records.size() == 7; }));
+  EXPECT_EQ(gets("/apis/apps/v1/namespaces/default/deployments/"), 2u);
 }
 
 // Verifies that stop() ends promptly with a watch open and a lookup in flight, and start() can

@@ -285,12 +285,7 @@ void loki_sink::ack_dropped(const std::vector<std::string>& positions, std::stri
   }
 }
 
-bool loki_sink::has_room() const {
-  if (memory_bytes_ < cfg_.max_queued_bytes) {
-    return true;
-  }
-  return spool_ && spool_->has_room(spool::file_size_for(batch_bytes_));
-}
+bool loki_sink::has_room() const { return memory_bytes_ < cfg_.max_queued_bytes; }
 
 void loki_sink::seal(batch b) {
   if (b.empty()) {
@@ -312,12 +307,17 @@ net::awaitable<send_result> loki_sink::send(std::vector<record_ptr> records) {
   if (closing_) {
     co_return send_result::retry;
   }
+  // The memory queue admits a send only below its limit, so it never holds more than the limit
+  // plus one send plus the open batch. Over the limit, move the excess to the spool first; if a
+  // spill is already running (the batch timer's), wait for it rather than pile on top of it.
+  co_await spill_excess();
   if (!has_room()) {
     // Give the pump (or a spill) a moment to make room before pushing back on the receiver.
     room_.expires_after(std::chrono::seconds(1));
     send_waiting_ = true;
     co_await sleep_on(room_);
     send_waiting_ = false;
+    co_await spill_excess();
     if (!has_room()) {
       if (const auto n = spool_log_.allow()) {
         spdlog::warn(
@@ -414,11 +414,11 @@ net::awaitable<bool> loki_sink::spill(sealed b, bool at_head) {
 }
 
 net::awaitable<void> loki_sink::spill_excess() {
-  if (!spool_ || spilling_) {
+  if (!spool_ || spilling_ || has_room()) {
     co_return;
   }
   spilling_ = true;
-  while (memory_bytes_ > cfg_.max_queued_bytes && !memory_.empty()) {
+  while (!has_room() && !memory_.empty()) {
     const auto size = memory_.front().body.body.size();
     if (!spool_->has_room(spool::file_size_for(size))) {
       if (const auto n = spool_log_.allow()) {
