@@ -371,7 +371,7 @@ class BitnamiTemplateTest(unittest.TestCase):
                      ["--set", "startupProbe.httpGet.httpHeaders[0].name=X", "--set",
                       "startupProbe.httpGet.httpHeaders[0].value=y"],
                      ["--set", "customLivenessProbe.grpc.port=2112"],
-                     ["--set", "customReadinessProbe.exec.command[0]=true"],
+                     ["--set", "customReadinessProbe.exec.command[0]=/bin/true"],
                      ["--set", "image.pullSecrets[0]=plain-name"]):
             p = helm("template", "t", CHART, *args, check=False)
             self.assertEqual(p.returncode, 0, (args, p.stderr))

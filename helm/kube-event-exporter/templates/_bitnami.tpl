@@ -30,3 +30,13 @@ imagePullSecrets:
 {{- $svc := .Values.metrics.service -}}
 {{- coalesce (dig "ports" "http" "" $svc) (get $svc "port") 2112 -}}
 {{- end -}}
+
+{{/* A value Bitnami documents as "evaluated as a template": a map or list rendered with tpl, or a
+     string that is itself the template (Bitnami's common.tplvalues.render). Args: value, context. */}}
+{{- define "kee.bitnami.tplvalues" -}}
+{{- if kindIs "string" .value -}}
+{{- tpl .value .context -}}
+{{- else -}}
+{{- tpl (toYaml .value) .context -}}
+{{- end -}}
+{{- end -}}
