@@ -119,6 +119,7 @@ int post_bench(const flags& f, std::ostream& out, std::ostream& err) {
   o.target = f.target;
   o.syntax = f.syntax;
   o.token_file = f.token_file;
+  o.ca_file = f.ca_file;
   if (!f.retries.empty()) {
     o.retries = std::atoi(f.retries.c_str());
   }

@@ -43,6 +43,9 @@ std::string* flag_target(flags& f, std::string_view name) {
   if (name == "token-file") {
     return &f.token_file;
   }
+  if (name == "ca-file") {
+    return &f.ca_file;
+  }
   if (name == "retries") {
     return &f.retries;
   }
@@ -140,6 +143,7 @@ Commands:
                  through -conf's route tree and print the receivers each one reaches
   post-bench     post a kube-bench report to an exporter's ingest endpoint:
                  post-bench -file result.json -url URL -node NAME -target node [-token-file F]
+                 [-ca-file CA.pem]
                  (retries 429/503/5xx; exits non-zero with the server's message on rejection)
 
 Flags (Go forms: -conf FILE, -conf=FILE, --conf=FILE):
@@ -149,10 +153,11 @@ Flags (Go forms: -conf FILE, -conf=FILE, --conf=FILE):
   -metrics-tls-config string   exporter-toolkit web config (TLS, basic auth) for the metrics server
   -events string               route-test: the events file ("-" = stdin)
   -ingest-address string       address of the kube-bench ingest listener (overrides ingest.address)
-  -file, -url, -node, -target, -syntax, -token-file, -retries
+  -file, -url, -node, -target, -syntax, -token-file, -ca-file, -retries
                                post-bench: report file ("-" = stdin), ingest URL, node name,
                                target, command used, bearer token file (default: the pod's
-                               ServiceAccount token), retries (default 5)
+                               ServiceAccount token), CA bundle for an https URL (default: the
+                               system's), retries (default 5)
   -help, -version
 )";
 }

@@ -23,6 +23,7 @@ struct flags {
   std::string target;      // -target
   std::string syntax;      // -syntax
   std::string token_file;  // -token-file (default: the pod's ServiceAccount token)
+  std::string ca_file;     // -ca-file: CA bundle for an https -url (default: the system's)
   std::string retries;     // -retries (default 5)
 };
 

@@ -121,9 +121,15 @@ int post_bench(const post_bench_options& opt, std::ostream& out, std::ostream& e
   diagnostics problems;
   std::shared_ptr<net::ssl::context> tls;
   if (u->https()) {
-    tls = http_client::make_tls_context({}, "post-bench", problems);
+    tls_options t;
+    t.ca_file = opt.ca_file;
+    tls = http_client::make_tls_context(t, "post-bench", problems);
     if (!tls) {
-      err << "post-bench: TLS setup failed\n";
+      err << "post-bench: TLS setup failed";
+      for (const auto& p : problems) {
+        err << "; " << p.to_string();
+      }
+      err << "\n";
       return 2;
     }
   }

@@ -15,7 +15,8 @@ struct post_bench_options {
   std::string syntax;
   // Bearer token file; "" = the pod's ServiceAccount token if present, else no token.
   std::string token_file;
-  int retries = 5;  // retries after 429/503/5xx/connection errors
+  std::string ca_file;  // CA bundle for an https url; "" = the system's
+  int retries = 5;      // retries after 429/503/5xx/connection errors
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds first_backoff{1000};  // doubles each retry, at most 30 s;
                                                   // Retry-After wins when given

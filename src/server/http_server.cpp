@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -34,6 +35,23 @@ std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
 beast::string_view to_beast(std::string_view s) { return {s.data(), s.size()}; }
 
 constexpr std::string_view text_plain = "text/plain; charset=utf-8";
+
+// Modification time and size of the TLS files a config names ("" for inline PEM): what changes
+// when a certificate is renewed. A file that cannot be read stamps as "-".
+std::string tls_files_stamp(const tls_server_config& t) {
+  std::string out;
+  for (const auto* f : {&t.cert_file, &t.key_file, &t.client_ca_file}) {
+    std::error_code ec;
+    if (!f->empty()) {
+      const auto mtime = std::filesystem::last_write_time(*f, ec);
+      const auto size = ec ? 0 : std::filesystem::file_size(*f, ec);
+      out +=
+          ec ? "-" : std::to_string(mtime.time_since_epoch().count()) + ":" + std::to_string(size);
+    }
+    out += '|';
+  }
+  return out;
+}
 
 // Bytes read and thrown away after an error response, so that the client sees the response rather
 // than a reset caused by closing with unread input (a "lingering close").
@@ -173,6 +191,14 @@ struct server_core : std::enable_shared_from_this<server_core> {
   std::string port_name;
   web_config web;
   std::shared_ptr<net::ssl::context> tls;
+  // Where tls came from, to reload it when its files change (a renewed certificate: cert-manager
+  // writes the Secret, the kubelet updates the mounted files). Checked on accept, at most every
+  // opt.tls_reload_check; a context that fails to build keeps the old one (logged).
+  std::optional<tls_server_config> tls_source;
+  std::string tls_source_name;
+  std::string tls_stamp;
+  std::chrono::steady_clock::time_point tls_checked{};
+  void maybe_reload_tls();
   std::optional<basic_auth> auth;
   std::map<std::string, std::map<std::string, handler>, std::less<>> routes;  // path -> method
   std::atomic<bool> ready{false};
@@ -202,8 +228,11 @@ class session final : public connection, public std::enable_shared_from_this<ses
   static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 
   template <class... Args>
-  session(std::shared_ptr<server_core> server, Args&&... stream_args)
-      : server_(std::move(server)), stream_(std::forward<Args>(stream_args)...) {}
+  session(std::shared_ptr<server_core> server, std::shared_ptr<net::ssl::context> tls,
+          Args&&... stream_args)
+      : server_(std::move(server)),
+        tls_(std::move(tls)),
+        stream_(std::forward<Args>(stream_args)...) {}
 
   ~session() override { server_->forget(id_); }
 
@@ -333,6 +362,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
   }
 
   std::shared_ptr<server_core> server_;
+  std::shared_ptr<net::ssl::context> tls_;  // null for plain HTTP; outlives stream_
   Stream stream_;
   beast::flat_buffer buffer_;
   std::uint64_t id_ = 0;
@@ -360,12 +390,20 @@ void server_core::configure(diagnostics& problems) {
     web = load_web_config(opt.web_config_file, problems);
     if (web.tls) {
       tls = make_tls_context(*web.tls, opt.web_config_file, problems);
+      tls_source = web.tls;
+      tls_source_name = opt.web_config_file;
     }
     if (!web.basic_auth_users.empty()) {
       auth.emplace(web.basic_auth_users);
     }
   } else if (opt.tls) {
     tls = make_tls_context(*opt.tls, opt.address_name, problems);
+    tls_source = opt.tls;
+    tls_source_name = opt.address_name;
+  }
+  if (tls) {
+    tls_stamp = tls_files_stamp(*tls_source);
+    tls_checked = std::chrono::steady_clock::now();
   }
 
   const auto errors_after =
@@ -500,19 +538,48 @@ net::awaitable<void> server_core::accept_loop(std::shared_ptr<server_core> self)
   }
 }
 
+void server_core::maybe_reload_tls() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!tls || !tls_source || now - tls_checked < opt.tls_reload_check) {
+    return;
+  }
+  tls_checked = now;
+  auto stamp = tls_files_stamp(*tls_source);
+  if (stamp == tls_stamp) {
+    return;
+  }
+  diagnostics problems;
+  auto fresh = make_tls_context(*tls_source, tls_source_name, problems);
+  if (!fresh) {
+    // Keep serving with the old certificate; retry at the next check (the files may be
+    // half-written: the kubelet swaps a symlink, other writers may not).
+    spdlog::error(
+        "http server {}: the TLS files changed but cannot be loaded ({}); still serving "
+        "the previous certificate",
+        opt.address_name, problems.empty() ? "" : problems.front().to_string());
+    return;
+  }
+  tls = std::move(fresh);
+  tls_stamp = std::move(stamp);
+  spdlog::info("http server {}: TLS certificate reloaded from {}", opt.address_name,
+               tls_source->cert_file.empty() ? tls_source_name : tls_source->cert_file);
+}
+
 void server_core::start_session(tcp::socket socket) {
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
+  maybe_reload_tls();
   if (tls) {
     using tls_session = session<beast::ssl_stream<beast::tcp_stream>>;
-    auto s = std::make_shared<tls_session>(shared_from_this(), std::move(socket), *tls);
+    // The session keeps its context alive: a reload swaps tls for new connections only.
+    auto s = std::make_shared<tls_session>(shared_from_this(), tls, std::move(socket), *tls);
     s->set_id(remember(s));
     auto executor = s->executor();
     net::co_spawn(executor, tls_session::run(std::move(s)),
                   [](const std::exception_ptr& e) { log_exception("connection", e); });
   } else {
     using plain_session = session<beast::tcp_stream>;
-    auto s = std::make_shared<plain_session>(shared_from_this(), std::move(socket));
+    auto s = std::make_shared<plain_session>(shared_from_this(), nullptr, std::move(socket));
     s->set_id(remember(s));
     auto executor = s->executor();
     net::co_spawn(executor, plain_session::run(std::move(s)),

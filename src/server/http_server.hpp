@@ -27,6 +27,9 @@ struct options {
   // TLS without a web config file (e.g. ingest.tls certFile/keyFile); ignored when
   // web_config_file is set.
   std::optional<tls_server_config> tls;
+  // TLS certificate, key and client CA files are re-read when their modification time or size
+  // changes (a renewed certificate); checked on accept, at most this often.
+  std::chrono::milliseconds tls_reload_check{std::chrono::seconds(10)};
   // What the address is called in diagnostics and errors (the flag or config key).
   std::string address_name = "-metrics-address";
   std::size_t max_body_bytes = 8 << 20;     // larger request bodies get 413

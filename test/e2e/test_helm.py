@@ -65,9 +65,26 @@ def helm(*args, check=True, timeout=120):
     return p
 
 
+class StrictLoader(yaml.SafeLoader):
+    """A YAML loader that rejects a mapping with a key twice, as Flux and kustomize do (PyYAML
+    keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def render(*args, release="t", namespace="kee"):
+    """helm template; every manifest is parsed strictly (no duplicate keys)."""
     out = helm("template", release, CHART, "--namespace", namespace, *args).stdout
-    return [d for d in yaml.safe_load_all(out) if d]
+    return [d for d in yaml.load_all(out, Loader=StrictLoader) if d]
 
 
 def find(docs, kind, name=None):
@@ -230,7 +247,8 @@ class HelmTemplateTest(unittest.TestCase):
         self.assertFalse(find(docs, "Role"))  # replicaCount 1: no leader election
 
     def test_every_option(self):
-        docs = render("-f", VALUES_ALL, release="all", namespace="mon")
+        docs = render("-f", VALUES_ALL, "--api-versions", "autoscaling.k8s.io/v1/VerticalPodAutoscaler",
+                      release="all", namespace="mon")
         # fullname = release-nameOverride
         dep = one(docs, "Deployment", "all-kee")
         pod = dep["spec"]["template"]["spec"]
@@ -271,7 +289,9 @@ class HelmTemplateTest(unittest.TestCase):
         self.assertEqual(cfg["leaderElection"], {"enabled": True, "leaderElectionID": "all-kee-leader-election"})
         self.assertEqual(cfg["ingest"], {"address": "0.0.0.0:9080", "maxBodyBytes": 1048576,
                                          "auth": {"mode": "tokenReview", "allowedServiceAccounts":
-                                                  ["monitoring:bench-sender", "mon:all-kee-kube-bench"]}})
+                                                  ["monitoring:bench-sender", "mon:all-kee-kube-bench"]},
+                                         "tls": {"certFile": "/etc/kube-event-exporter/ingest-tls/tls.crt",
+                                                 "keyFile": "/etc/kube-event-exporter/ingest-tls/tls.key"}})
         self.assertEqual(pod["volumes"][0], {"name": "config", "secret": {"secretName": "all-kee"}})
         self.assertFalse([d for d in find(docs, "ConfigMap") if d["metadata"]["name"] == "all-kee"])
         # RBAC: lease Role (only that Lease), tokenreviews create, the listed enrichment kinds
@@ -332,13 +352,25 @@ class HelmTemplateTest(unittest.TestCase):
         jp = by_node["cp-k8s"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
         self.assertEqual(jp["serviceAccountName"], "all-kee-kube-bench")
         self.assertIs(jp["automountServiceAccountToken"], False)
-        self.assertIn("--targets=master", jp["initContainers"][0]["command"])
+        # a control-plane node: every target in one run, one report
+        self.assertIn("--targets=master,etcd,controlplane,policies", jp["initContainers"][0]["command"])
         self.assertEqual(jp["initContainers"][0]["args"], ["--benchmark", "cis-1.10"])
         post = jp["containers"][0]
+        # ingest.tls: HTTPS, the Job trusts the Secret's ca.crt
         self.assertEqual(post["args"][:5], ["post-bench", "--file=/out/report.json",
-                                            "--url=http://all-kee-ingest.mon.svc:8081/api/v1/kube-bench",
-                                            "--node=cp-k8s", "--target=master"])
-        self.assertIn("--syntax=kube-bench run --targets=master", post["args"])
+                                            "--url=https://all-kee-ingest.mon.svc:8081/api/v1/kube-bench",
+                                            "--node=cp-k8s", "--target=master,etcd,controlplane,policies"])
+        self.assertIn("--syntax=kube-bench run --targets=master,etcd,controlplane,policies", post["args"])
+        self.assertIn("--ca-file=/var/run/secrets/kube-bench-ca/ca.crt", post["args"])
+        vols = {v["name"]: v for v in jp["volumes"]}
+        self.assertEqual(vols["ingest-ca"]["secret"], {"secretName": "all-ingest-tls",
+                                                       "items": [{"key": "ca.crt", "path": "ca.crt"}]})
+        cfg_ingest = yaml.safe_load(config_of(docs))["ingest"]
+        self.assertEqual(cfg_ingest["tls"], {"certFile": "/etc/kube-event-exporter/ingest-tls/tls.crt",
+                                             "keyFile": "/etc/kube-event-exporter/ingest-tls/tls.key"})
+        dep_vols = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+        self.assertEqual(dep_vols["ingest-tls"]["secret"]["secretName"], "all-ingest-tls")
+        self.assertEqual(one(docs, "Service", "all-kee-ingest")["spec"]["ports"][0]["name"], "https")
         self.assertTrue(post["securityContext"]["readOnlyRootFilesystem"])
         self.assertEqual(one(docs, "ServiceAccount", "all-kee-kube-bench")["automountServiceAccountToken"],
                          False)
@@ -350,6 +382,68 @@ class HelmTemplateTest(unittest.TestCase):
         for sel in selectors:
             self.assertFalse(all(bench_labels.get(k) == v for k, v in sel.items()), sel)
         self.assertIn({"podSelector": {"matchLabels": bench_labels}}, np["spec"]["ingress"][0]["from"])
+
+    def test_kube_bench_cronjob_names_are_unique_per_node_and_targets(self):
+        # Nodes of one GKE pool share everything but a suffix beyond the name budget.
+        pool = "gke-production-cluster-default-pool-1a2b3c4d"
+        nodes = [f"{pool}-{s}" for s in ("x1y2", "z3w4", "q5r6")]
+        args = ["--set", "kubeBench.enabled=true"]
+        for i, n in enumerate(nodes):
+            args += ["--set", f"kubeBench.nodes[{i}].name={n}", "--set", f"kubeBench.nodes[{i}].target=node"]
+        # the same node twice with different targets is two CronJobs
+        args += ["--set", f"kubeBench.nodes[3].name={nodes[0]}",
+                 "--set", "kubeBench.nodes[3].targets={master,etcd}"]
+        docs = render(*args)
+        names = [c["metadata"]["name"] for c in find(docs, "CronJob")]
+        self.assertEqual(len(names), 4)
+        self.assertEqual(len(set(names)), 4, names)
+        for n in names:
+            self.assertLessEqual(len(n), 52, n)
+            self.assertRegex(n, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+        # stable: the same values give the same names (an upgrade does not recreate them)
+        self.assertEqual(names, [c["metadata"]["name"] for c in find(render(*args), "CronJob")])
+        # the same node and targets twice: an error, not two CronJobs fighting over one name
+        p = helm("template", "t", CHART, *args, "--set", f"kubeBench.nodes[4].name={nodes[1]}",
+                 "--set", "kubeBench.nodes[4].target=node", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("listed twice", p.stderr)
+
+    def test_kube_bench_with_static_token_mounts_it_in_the_jobs(self):
+        base = ["--set", "kubeBench.enabled=true", "--set", "kubeBench.nodes[0].name=wk1",
+                "--set", "kubeBench.nodes[0].target=node", "--set", "ingest.auth.mode=staticToken"]
+        p = helm("template", "t", CHART, *base, "--set", "ingest.auth.tokenFile=/mnt/token", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("ingest.auth.tokenSecret", p.stderr)
+        docs = render(*base, "--set", "ingest.auth.tokenSecret=bench-token")
+        jp = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        vols = {v["name"]: v for v in jp["volumes"]}
+        self.assertEqual(vols["token"]["secret"], {"secretName": "bench-token",
+                                                   "items": [{"key": "token", "path": "token"}]})
+        self.assertIn("--token-file=/var/run/secrets/kube-bench/token", jp["containers"][0]["args"])
+        self.assertEqual(yaml.safe_load(config_of(docs))["ingest"]["auth"],
+                         {"mode": "staticToken", "tokenFile": "/etc/kube-event-exporter/ingest/token"})
+
+    def test_ingest_tls_from_cert_manager(self):
+        base = ["--set", "kubeBench.enabled=true", "--set", "kubeBench.nodes[0].name=wk1",
+                "--set", "kubeBench.nodes[0].target=node", "--set", "ingest.tls.enabled=true"]
+        for extra, msg in ((["--set", "ingest.tls.certManager.enabled=true"], "issuerRef.name"),
+                           ([], "ingest.tls.existingSecret")):
+            p = helm("template", "t", CHART, *base, *extra, check=False)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(msg, p.stderr)
+        docs = render(*base, "--set", "ingest.tls.certManager.enabled=true",
+                      "--set", "ingest.tls.certManager.issuerRef.name=ca", "--set", "ingest.tls.caKey=")
+        cert = one(docs, "Certificate")
+        self.assertEqual(cert["spec"]["secretName"], "t-kube-event-exporter-ingest-tls")
+        self.assertIn("t-kube-event-exporter-ingest.kee.svc", cert["spec"]["dnsNames"])
+        self.assertEqual(cert["spec"]["issuerRef"], {"name": "ca", "kind": "Issuer", "group": "cert-manager.io"})
+        jp = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        args = jp["containers"][0]["args"]
+        self.assertIn("--url=https://t-kube-event-exporter-ingest.kee.svc:8080/api/v1/kube-bench", args)
+        # caKey "": a public CA, the system's trust store
+        self.assertFalse([a for a in args if a.startswith("--ca-file")])
+        p = check_config(config_of(docs), self.tmp)  # the cert files do not exist here
+        self.assertIn("/etc/kube-event-exporter/ingest-tls/tls.crt", p.stdout + p.stderr)
 
     def test_values_all_sets_every_documented_option(self):
         """Every key of values.yaml (maps walked down to their leaves) is set in values-all.yaml."""
@@ -374,6 +468,119 @@ class HelmTemplateTest(unittest.TestCase):
                     break
                 node = node[key]
         self.assertEqual(missing, [])
+
+    def test_probe_with_its_own_handler_gets_no_http_get(self):
+        docs = render("--set", "livenessProbe.exec.command={/bin/true}",
+                      "--set", "readinessProbe.httpGet.path=/custom")
+        c = containers(one(docs, "Deployment"))[0]
+        self.assertEqual(c["livenessProbe"]["exec"], {"command": ["/bin/true"]})
+        self.assertNotIn("httpGet", c["livenessProbe"])
+        # a partial httpGet keeps the user's keys and gets the chart's for the rest
+        self.assertEqual(c["readinessProbe"]["httpGet"], {"path": "/custom", "port": "http"})
+
+    def test_strict_loader_rejects_duplicate_keys(self):
+        with self.assertRaises(yaml.constructor.ConstructorError):
+            yaml.load("a: 1\nb: {c: 1, c: 2}\n", Loader=StrictLoader)
+
+    def test_overlapping_labels_are_merged_once(self):
+        # The same key in commonLabels, podLabels, the ServiceMonitor's and PrometheusRule's own
+        # labels, the dashboards' labels and a ServiceMonitor selector; an endpoint overriding
+        # the chart-wide interval. render() fails on any duplicate key.
+        docs = render("--set", "commonLabels.team=platform", "--set", "commonLabels.app\\.kubernetes\\.io/name=evil",
+                      "--set", "podLabels.team=pods",
+                      "--set", "metrics.serviceMonitor.enabled=true",
+                      "--set", "metrics.service.labels.team=metrics",
+                      "--set", "metrics.service.labels.app\\.kubernetes\\.io/component=evil",
+                      "--set", "metrics.serviceMonitor.labels.team=monitoring",
+                      "--set", "metrics.serviceMonitor.labels.release=kps",
+                      "--set", "metrics.serviceMonitor.selector.app\\.kubernetes\\.io/component=metrics",
+                      "--set", "metrics.serviceMonitor.endpoints[0].path=/metrics",
+                      "--set", "metrics.serviceMonitor.endpoints[0].interval=10s",
+                      "--set", "metrics.serviceMonitor.endpoints[0].honorLabels=true",
+                      "--set", "metrics.prometheusRule.enabled=true",
+                      "--set", "metrics.prometheusRule.labels.team=rules",
+                      "--set", "dashboards.enabled=true", "--set", "dashboards.labels.team=grafana",
+                      "--set", "ingest.enabled=true", "--set", "ingest.auth.mode=none",
+                      "--set", "ingest.service.labels.team=ingest")
+        dep = one(docs, "Deployment")
+        pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+        self.assertEqual(pod_labels["team"], "pods")  # the object's own labels win over commonLabels
+        # the selector labels win over everything: the Deployment keeps selecting its pods
+        for k, v in dep["spec"]["selector"]["matchLabels"].items():
+            self.assertEqual(pod_labels[k], v, k)
+            self.assertEqual(dep["metadata"]["labels"][k], v, k)
+        self.assertEqual(dep["metadata"]["labels"]["team"], "platform")
+        sm = one(docs, "ServiceMonitor")
+        self.assertEqual(sm["metadata"]["labels"]["team"], "monitoring")
+        self.assertEqual(sm["metadata"]["labels"]["release"], "kps")
+        self.assertEqual(sm["spec"]["endpoints"], [{"port": "http", "path": "/metrics", "interval": "10s",
+                                                    "honorLabels": True}])
+        metrics_svc = one(docs, "Service", "t-kube-event-exporter-metrics")
+        for k, v in sm["spec"]["selector"]["matchLabels"].items():
+            self.assertEqual(metrics_svc["metadata"]["labels"][k], v, k)
+        self.assertEqual(one(docs, "PrometheusRule")["metadata"]["labels"]["team"], "rules")
+        for cm in find(docs, "ConfigMap"):
+            if "-dashboard-" in cm["metadata"]["name"]:
+                self.assertEqual(cm["metadata"]["labels"]["team"], "grafana")
+        ingest = one(docs, "Service", "t-kube-event-exporter-ingest")
+        self.assertEqual(ingest["metadata"]["labels"]["team"], "ingest")
+        self.assertEqual(ingest["metadata"]["labels"]["app.kubernetes.io/component"], "ingest")
+
+    def test_exporter_down_alert_selects_the_service_target(self):
+        docs = render("--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.enabled=true",
+                      "--set", "metrics.serviceMonitor.jobLabel=app.kubernetes.io/name")
+        rules = {r["alert"]: r for g in one(docs, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+        expr = rules["KubeEventExporterDown"]["expr"]
+        self.assertIn('up{service="t-kube-event-exporter-metrics", namespace="kee"}', expr)
+        self.assertNotIn("job=", expr)  # jobLabel changes job; service and namespace stay
+        # Without the ServiceMonitor the target's labels are unknown: no alert that fires forever.
+        docs = render("--set", "metrics.prometheusRule.enabled=true")
+        rules = {r["alert"] for g in one(docs, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+        self.assertNotIn("KubeEventExporterDown", rules)
+        self.assertIn("KubeEventExporterSendErrors", rules)
+
+    def test_vpa_only_when_the_cluster_has_its_crd(self):
+        self.assertFalse(find(render("--set", "autoscaling.vpa.enabled=true"), "VerticalPodAutoscaler"))
+        docs = render("--set", "autoscaling.vpa.enabled=true",
+                      "--api-versions", "autoscaling.k8s.io/v1/VerticalPodAutoscaler")
+        self.assertEqual(one(docs, "VerticalPodAutoscaler")["spec"]["targetRef"]["name"], "t-kube-event-exporter")
+
+    def test_network_policy_with_env_var_receiver_urls(self):
+        def egress_ports(*extra):
+            docs = render("--set", "networkPolicy.enabled=true", "--set", "networkPolicy.allowExternalEgress=false",
+                          *extra)
+            return sorted(p["port"] for e in one(docs, "NetworkPolicy")["spec"]["egress"]
+                          for p in e.get("ports", []))
+        loki = "config.receivers[0].name=l"
+        # host from the environment, port written: that port; no port: the scheme's
+        self.assertIn(3100, egress_ports("--set", loki, "--set",
+                                         "config.receivers[0].loki.url=http://${LOKI_HOST}:3100/loki/api/v1/push"))
+        self.assertIn(443, egress_ports("--set", loki, "--set",
+                                        "config.receivers[0].loki.url=https://${LOKI_HOST}/loki/api/v1/push"))
+        # the whole URL or the port from the environment: the chart cannot know the port
+        for url in ("${LOKI_URL}", "http://loki:${LOKI_PORT}/loki/api/v1/push"):
+            p = helm("template", "t", CHART, "--set", "networkPolicy.enabled=true",
+                     "--set", "networkPolicy.allowExternalEgress=false", "--set", loki,
+                     "--set", f"config.receivers[0].loki.url={url}", check=False)
+            self.assertNotEqual(p.returncode, 0, url)
+            self.assertIn("networkPolicy.extraEgress", p.stderr)
+            self.assertIn(url, p.stderr)
+            # ... unless the user opens it
+            self.assertIn(3100, egress_ports("--set", loki, "--set", f"config.receivers[0].loki.url={url}",
+                                             "--set", "networkPolicy.extraEgress[0].ports[0].port=3100"))
+
+    def test_existing_config_secret_with_replicas_needs_stated_leader_election(self):
+        p = helm("template", "t", CHART, "--set", "existingConfigSecret=mine", "--set", "replicaCount=2",
+                 check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("existingConfigSecret", p.stderr)
+        self.assertIn("leaderElection", p.stderr)
+        docs = render("--set", "existingConfigSecret=mine", "--set", "replicaCount=2",
+                      "--set", "config.leaderElection.enabled=true",
+                      "--set", "config.leaderElection.leaderElectionID=mine-lease")
+        self.assertEqual(one(docs, "Role")["rules"][0]["resourceNames"], ["mine-lease"])
+        p = helm("install", "t", CHART, "--dry-run=client", "--namespace", "kee", "--set", "existingConfigSecret=mine")
+        self.assertIn("which the chart cannot read", p.stdout.split("NOTES:")[-1])
 
     def test_prometheus_rules_pass_promtool(self):
         docs = render("-f", VALUES_ALL)

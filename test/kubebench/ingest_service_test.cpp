@@ -5,8 +5,10 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "core/http_client.hpp"
+#include "kubebench/post_bench.hpp"
 #include "route/rule_tree.hpp"
 #include "sinks/null_sink.hpp"
 
@@ -81,6 +83,53 @@ TEST(IngestService, TlsListenerFeedsReceivers) {
   EXPECT_EQ(res.response.result(), http::status::accepted) << res.response.body();
   EXPECT_EQ(rc.size(), 3u);
   EXPECT_NE(m.serialize().find("kube_bench_info{kube_bench_node_name=\"wk1\""), std::string::npos);
+}
+
+// Verifies that post-bench (what the chart's kube-bench Jobs run) posts to a TLS ingest when
+// given the ingest's CA (-ca-file), and refuses a server its trust store does not know.
+TEST(IngestService, PostBenchTrustsTheGivenCa) {
+  net::io_context ioc{1};
+  ke::metrics m("event_exporter_");
+  config::config cfg;
+  cfg.ingest.enabled = true;
+  cfg.ingest.address = "127.0.0.1:0";
+  cfg.ingest.auth_mode = config::ingest_auth_mode::none;
+  cfg.ingest.tls_cert_file = tls_dir + "/server.pem";
+  cfg.ingest.tls_key_file = tls_dir + "/server.key";
+  std::size_t admitted = 0;
+  diagnostics problems;
+  auto svc = ingest_service::create(
+      ioc.get_executor(), cfg, "", "",
+      [&admitted](const std::vector<record_ptr>& rs) {
+        admitted += rs.size();
+        return pipeline::admission::accepted;
+      },
+      m, problems);
+  ASSERT_NE(svc, nullptr) << (problems.empty() ? "" : problems[0].to_string());
+  const auto port = svc->start();
+  auto guard = net::make_work_guard(ioc);
+  std::thread io([&ioc] { ioc.run(); });
+
+  post_bench_options o;
+  o.file = std::string(KE_TEST_DATA) + "/kubebench/result.json";
+  o.url = "https://127.0.0.1:" + std::to_string(port);
+  o.node = "wk1";
+  o.target = "node";
+  o.retries = 0;
+  std::ostringstream out;
+  std::ostringstream err;
+  const int without_ca = post_bench(o, out, err);
+  o.ca_file = tls_dir + "/ca.pem";
+  const int with_ca = post_bench(o, out, err);
+
+  net::post(ioc, [&] {
+    svc->stop();
+    guard.reset();
+  });
+  io.join();
+  EXPECT_NE(without_ca, 0);
+  EXPECT_EQ(with_ca, 0) << err.str();
+  EXPECT_EQ(admitted, 3u);
 }
 
 // Verifies that bad ingest settings are reported as problems naming the key.

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "core/base64.hpp"
@@ -105,6 +107,45 @@ TEST_F(TlsAuthTest, ServesHttpsWithCertAndKeyFromWebConfig) {
   const auto port = s.start();
   auto ctx = client_context();
   EXPECT_TRUE(healthy_over_tls(ctx, port));
+}
+
+// Verifies that a renewed certificate (new files at the same paths, as the kubelet updates a
+// mounted Secret) is served to new connections without a restart.
+TEST_F(TlsAuthTest, RenewedCertificateIsServedWithoutRestart) {
+  test::temp_dir renew_dir;
+  ASSERT_EQ(test::make_self_signed(renew_dir, "srv", "/CN=localhost",
+                                   "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+            "");
+  std::ifstream in(renew_dir.file("srv.crt"), std::ios::binary);
+  const std::string first_cert =
+      renew_dir.write("first.crt", std::string(std::istreambuf_iterator<char>(in), {}));
+  auto opt = loopback_options();
+  opt.tls = tls_server_config{};
+  opt.tls->cert_file = renew_dir.file("srv.crt");
+  opt.tls->key_file = renew_dir.file("srv.key");
+  opt.tls_reload_check = std::chrono::milliseconds(0);
+  running_server s(opt);
+  ASSERT_FALSE(has_errors(s.problems));
+  const auto port = s.start();
+  auto trusting = [](const std::string& cert) {
+    net::ssl::context ctx(net::ssl::context::tls_client);
+    ctx.load_verify_file(cert);
+    ctx.set_verify_mode(net::ssl::verify_peer);
+    ctx.set_verify_callback(net::ssl::host_name_verification("localhost"));
+    return ctx;
+  };
+  auto first = trusting(first_cert);
+  ASSERT_TRUE(healthy_over_tls(first, port));
+  // Renew: a new key and certificate at the same paths.
+  ASSERT_EQ(test::make_self_signed(renew_dir, "srv", "/CN=localhost",
+                                   "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+            "");
+  auto renewed = trusting(renew_dir.file("srv.crt"));
+  EXPECT_TRUE(healthy_over_tls(renewed, port));
+  EXPECT_FALSE(healthy_over_tls(first, port));
+  // A broken renewal (a key that does not match) keeps the last good certificate.
+  renew_dir.write("srv.key", "not a key");
+  EXPECT_TRUE(healthy_over_tls(renewed, port));
 }
 
 // Verifies that a TLS server does not answer plain HTTP.

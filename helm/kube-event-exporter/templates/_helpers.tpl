@@ -49,14 +49,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: kube-bench
 {{- end -}}
 
+{{/* metadata.labels: one key once (Flux and kustomize reject duplicate keys). Precedence: the
+     selector labels (a Service or the Deployment must keep selecting), then the object's own
+     labels (.extra: podLabels, serviceMonitor.labels ...), then commonLabels, then the chart's
+     standard labels. Call with the root context, or with (dict "ctx" $ "extra" $labels). */}}
 {{- define "kee.labels" -}}
-{{ include "kee.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
-{{- with .Values.commonLabels }}
-{{ tpl (toYaml .) $ }}
-{{- end }}
+{{- $ctx := ternary .ctx . (hasKey . "ctx") -}}
+{{- $extra := ternary (default dict .extra) dict (hasKey . "ctx") -}}
+{{- $std := dict "app.kubernetes.io/version" $ctx.Chart.AppVersion "app.kubernetes.io/managed-by" $ctx.Release.Service "helm.sh/chart" (printf "%s-%s" $ctx.Chart.Name $ctx.Chart.Version | replace "+" "_") -}}
+{{- $common := dict -}}
+{{- with $ctx.Values.commonLabels }}{{ $common = tpl (toYaml .) $ctx | fromYaml }}{{ end -}}
+{{- $own := dict -}}
+{{- with $extra }}{{ $own = tpl (toYaml .) $ctx | fromYaml }}{{ end -}}
+{{- $sel := include "kee.selectorLabels" $ctx | fromYaml -}}
+{{- toYaml (merge $sel $own $common $std) -}}
 {{- end -}}
 
 {{/* metadata.annotations from commonAnnotations plus the given dict (may be empty) */}}
@@ -117,6 +123,9 @@ imagePullSecrets:
 {{- if hasKey $user "Error" -}}
 {{- fail (printf "config: not valid YAML: %s" (get $user "Error")) -}}
 {{- end -}}
+{{- if and .Values.existingConfigSecret (gt (int .Values.replicaCount) 1) (not (default dict $user.leaderElection).enabled) -}}
+{{- fail (printf "existingConfigSecret %q with replicaCount %d: the chart cannot read the Secret, so it cannot tell whether leader election is on (without it every replica exports every event). Put leaderElection {enabled: true, leaderElectionID: <as in the Secret>} in the Secret and state the same under config.leaderElection in values (the chart then grants that Lease), or set replicaCount: 1" .Values.existingConfigSecret (int .Values.replicaCount)) -}}
+{{- end -}}
 {{- $base := dict -}}
 {{- if gt (int .Values.replicaCount) 1 -}}
 {{- $_ := set $base "leaderElection" (dict "enabled" true "leaderElectionID" (printf "%s-leader-election" (include "kee.fullname" .))) -}}
@@ -140,6 +149,12 @@ imagePullSecrets:
 {{- $_ := set $auth "tokenFile" (include "kee.ingestTokenFile" .) -}}
 {{- end -}}
 {{- $_ := set $base "ingest" (dict "address" (printf "0.0.0.0:%d" (int .Values.containerPorts.ingest)) "maxBodyBytes" (ternary .Values.ingest.maxBodyBytes (int64 .Values.ingest.maxBodyBytes) (kindIs "string" .Values.ingest.maxBodyBytes)) "auth" $auth) -}}
+{{- if include "kee.ingestTLSSecret" . -}}
+{{- $_ := set $base.ingest "tls" (dict "certFile" "/etc/kube-event-exporter/ingest-tls/tls.crt" "keyFile" "/etc/kube-event-exporter/ingest-tls/tls.key") -}}
+{{- end -}}
+{{- if and .Values.kubeBench.enabled (eq .Values.ingest.auth.mode "staticToken") (not .Values.ingest.auth.tokenSecret) -}}
+{{- fail "kubeBench.enabled with ingest.auth.mode staticToken: the kube-bench Jobs must present the token, so it has to come from a Secret: set ingest.auth.tokenSecret (key token), or use ingest.auth.mode tokenReview" -}}
+{{- end -}}
 {{- end -}}
 {{- toYaml (mergeOverwrite $base $user) -}}
 {{- end -}}
@@ -243,6 +258,40 @@ topologyKey: kubernetes.io/hostname
 {{- if .custom -}}
 {{- tpl (toYaml .custom) .ctx -}}
 {{- else if .probe.enabled -}}
-{{- toYaml (merge (dict "httpGet" (dict "path" .path "port" "http")) (omit .probe "enabled")) -}}
+{{- $p := omit .probe "enabled" -}}
+{{- if or $p.exec $p.tcpSocket $p.grpc -}}
+{{- toYaml $p -}}{{- /* its own handler: one handler per probe */ -}}
+{{- else -}}
+{{- toYaml (merge (deepCopy $p) (dict "httpGet" (dict "path" .path "port" "http"))) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The VerticalPodAutoscaler CRD is installed (or declared with --api-versions / apiVersions):
+     rendering a VPA without it makes the whole install fail. */}}
+{{- define "kee.hasVPA" -}}
+{{- $v := "autoscaling.k8s.io/v1/VerticalPodAutoscaler" -}}
+{{- $declared := concat (default list .Values.apiVersions) (default list .Values.global.apiVersions) -}}
+{{- if or (.Capabilities.APIVersions.Has $v) (has $v $declared) (has "autoscaling.k8s.io/v1" $declared) -}}true{{- end -}}
+{{- end -}}
+
+{{/* ingest.tls: the Secret holding tls.crt/tls.key/ca.crt ("" = no TLS) */}}
+{{- define "kee.ingestTLSSecret" -}}
+{{- $t := .Values.ingest.tls -}}
+{{- if and (include "kee.ingestEnabled" .) $t.enabled -}}
+{{- if $t.existingSecret -}}
+{{- tpl $t.existingSecret . -}}
+{{- else if $t.certManager.enabled -}}
+{{- printf "%s-ingest-tls" (include "kee.fullname" .) -}}
+{{- else -}}
+{{- fail "ingest.tls.enabled: name a kubernetes.io/tls Secret in ingest.tls.existingSecret or set ingest.tls.certManager.enabled with an issuerRef" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A kube-bench CronJob's name: unique per node and targets (node names of one pool share long
+     prefixes; a CronJob name has at most 52 characters), stable across upgrades. */}}
+{{- define "kee.benchCronJobName" -}}
+{{- $prefix := printf "%s-kube-bench-%s" (include "kee.fullname" .ctx) .node | trunc 43 | trimSuffix "-" | trimSuffix "." -}}
+{{- printf "%s-%s" $prefix (sha256sum (printf "%s/%s" .node .targets) | trunc 8) -}}
 {{- end -}}
