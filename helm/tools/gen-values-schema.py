@@ -8,6 +8,10 @@ B=lambda **k: {"type":"boolean",**k}
 I=lambda **k: {"type":"integer",**k}
 A=lambda items=None, **k: {"type":"array", **({"items":items} if items else {}), **k}
 M=lambda **k: {"type":"object", **k}   # free-form map
+def T(schema):
+    """A value Bitnami documents as "evaluated as a template": the structure, or a string that
+    renders to it (kee.bitnami.tplvalues)."""
+    return {"anyOf":[schema, {"type":"string", "description":"a template rendering to the value"}]}
 def O(props, desc=None, **k):
     d={"type":"object","additionalProperties":False,"properties":props, **k}
     if desc: d["description"]=desc
@@ -40,7 +44,7 @@ probe_fields={"exec":O({"command":A(S())}),
               "timeoutSeconds":I(minimum=1),"failureThreshold":I(minimum=1),"successThreshold":I(minimum=1),
               "terminationGracePeriodSeconds":I(minimum=1)}
 probe=lambda: O({"enabled":B(), **probe_fields})
-custom_probe=O(probe_fields, "a whole core/v1 Probe (rendered with tpl), replaces the chart's probe")
+custom_probe=T(O(probe_fields, "a whole core/v1 Probe (rendered with tpl), replaces the chart's probe"))
 config_rule=M()
 # a pattern matching the word in any case, without inline flags (portable across regex dialects)
 any_case=lambda w: "".join(f"[{c.upper()}{c}]" for c in w)
@@ -76,7 +80,7 @@ schema={
   "apiVersions":A(S(),description="Bitnami: override .Capabilities.APIVersions; accepted, not used"),
   "nameOverride":S(),"fullnameOverride":S(),"namespaceOverride":S(),
   "clusterDomain":S(),
-  "commonLabels":strmap,"commonAnnotations":strmap,"extraDeploy":A(),
+  "commonLabels":T(strmap),"commonAnnotations":T(strmap),"extraDeploy":A(),
   "diagnosticMode":O({"enabled":B(),"command":A(S()),"args":A(S())}),
   "config":config,
   "configAsSecret":B(),"existingConfigSecret":S(),
@@ -84,7 +88,7 @@ schema={
   "containerPorts":O({"http":I(minimum=1,maximum=65535),"ingest":I(minimum=1,maximum=65535)}),
   "extraContainerPorts":A(),
   "image":image(),
-  "automountServiceAccountToken":B(),"hostAliases":A(),
+  "automountServiceAccountToken":B(),"hostAliases":T(A()),
   "ingest":O({"enabled":B(),"maxBodyBytes":{"type":["integer","string"],"minimum":1,"pattern":"^[0-9]+(\\.[0-9]+)?([KMG]i?B?)?$"},
               "auth":O({"mode":{"enum":["tokenReview","staticToken","none"]},
                         "allowedServiceAccounts":A({"type":"string","pattern":"^[a-z0-9.-]+:[a-z0-9.-]+$"}),
@@ -107,25 +111,25 @@ schema={
                  "activeDeadlineSeconds":I(minimum=1),"tolerations":A(),"resources":M()}),
   "rbac":O({"create":B(),"scope":{"enum":["auto","cluster"]},"rules":A(M()),
             "enrichmentResources":A(O({"apiGroups":A(S()),"resources":A(S())},required=["apiGroups","resources"]))}),
-  "serviceAccount":O({"create":B(),"name":S(),"automountServiceAccountToken":B(),"annotations":M()}),
-  "podAnnotations":M(),"podLabels":M(),
+  "serviceAccount":O({"create":B(),"name":S(),"automountServiceAccountToken":B(),"annotations":T(M())}),
+  "podAnnotations":T(M()),"podLabels":T(M()),
   "podSecurityContext":{"type":"object","properties":{"enabled":B()}},
   "containerSecurityContext":{"type":"object","properties":{"enabled":B(),"runAsNonRoot":B(),"readOnlyRootFilesystem":B(),"privileged":B(),"allowPrivilegeEscalation":B()}},
   "pdb":O({"create":B(),"minAvailable":intOrPct,"maxUnavailable":intOrPct}),
-  "command":A(),"args":A(),"lifecycleHooks":M(),"terminationGracePeriodSeconds":intOrEmpty,
+  "command":T(A()),"args":T(A()),"lifecycleHooks":T(M()),"terminationGracePeriodSeconds":intOrEmpty,
   "resourcesPreset":{"enum":["none","nano","micro","small","medium","large","xlarge","2xlarge"]},
   "resources":M(),
   "networkPolicy":O({"enabled":B(),"kubeAPIServerPorts":A(I()),"allowExternal":B(),"allowExternalEgress":B(),
-                     "extraIngress":A(),"extraEgress":A(),"ingressNSMatchLabels":M(),"ingressNSPodMatchLabels":M()}),
+                     "extraIngress":T(A()),"extraEgress":T(A()),"ingressNSMatchLabels":M(),"ingressNSPodMatchLabels":M()}),
   "livenessProbe":probe(),"readinessProbe":probe(),"startupProbe":probe(),
   "customLivenessProbe":custom_probe,"customReadinessProbe":custom_probe,"customStartupProbe":custom_probe,
-  "nodeSelector":strmap,"priorityClassName":S(),"schedulerName":S(),"topologySpreadConstraints":A(),
-  "tolerations":A(),
+  "nodeSelector":T(strmap),"priorityClassName":S(),"schedulerName":S(),"topologySpreadConstraints":T(A()),
+  "tolerations":T(A()),
   "podAffinityPreset":{"enum":["","soft","hard"]},"podAntiAffinityPreset":{"enum":["","soft","hard"]},
   "nodeAffinityPreset":O({"type":{"enum":["","soft","hard"]},"key":S(),"values":A()}),
-  "affinity":M(),"updateStrategy":M(),
-  "extraEnvVars":A(M()),"extraEnvVarsCM":S(),"extraEnvVarsSecret":S(),
-  "extraVolumeMounts":A(),"extraVolumes":A(),"initContainers":A(),"sidecars":A(),
+  "affinity":T(M()),"updateStrategy":M(),
+  "extraEnvVars":T(A(M())),"extraEnvVarsCM":S(),"extraEnvVarsSecret":S(),
+  "extraVolumeMounts":T(A()),"extraVolumes":T(A()),"initContainers":T(A()),"sidecars":T(A()),
   "metrics":O({"enabled":B(),
     "service":O({"ports":O({"http":I(minimum=1,maximum=65535)}),
                  "port":I(minimum=1,maximum=65535,description="Bitnami's older name of ports.http (used when ports.http is empty)"),
@@ -136,7 +140,7 @@ schema={
     "serviceMonitor":O({"enabled":B(),"port":S(),"endpoints":A(M()),"path":S(),"namespace":S(),
         "interval":S(),"scrapeTimeout":S(),"labels":strmap,"selector":M(),"relabelings":A(),
         "metricRelabelings":A(),"honorLabels":B(),"jobLabel":S()}),
-    "prometheusRule":O({"enabled":B(),"namespace":S(),"labels":strmap,"defaultRules":B(),"groups":A()})}),
+    "prometheusRule":O({"enabled":B(),"namespace":S(),"labels":strmap,"defaultRules":B(),"groups":T(A())})}),
   "autoscaling":O({"vpa":O({"enabled":B(),"annotations":M(),"recommenders":A(),"controlledResources":A(),
        "maxAllowed":M(),"minAllowed":M(),"updatePolicy":O({"minReplicas":intOrEmpty,"updateMode":{"enum":["Auto","Recreate","Initial","Off","InPlaceOrRecreate"]}})})}),
   "dashboards":O({"enabled":B(),"namespace":S(),"labels":strmap,"annotations":M(),"folder":S(),"folderAnnotation":S()}),

@@ -478,6 +478,51 @@ class HelmTemplateTest(unittest.TestCase):
         # a partial httpGet keeps the user's keys and gets the chart's for the rest
         self.assertEqual(c["readinessProbe"]["httpGet"], {"path": "/custom", "port": "http"})
 
+    def test_values_bitnami_evaluates_as_templates_may_be_strings(self):
+        # Bitnami renders these with common.tplvalues.render, which takes a map, a list or a string
+        # that is itself the template.
+        values = os.path.join(self.tmp, "tpl-strings.yaml")
+        with open(values, "w") as f:
+            f.write("""commonLabels: "team: {{ .Release.Namespace }}"
+commonAnnotations: "owner: {{ .Release.Name }}"
+podAnnotations: "example.com/release: {{ .Release.Name }}"
+serviceAccount:
+  annotations: "eks.amazonaws.com/role-arn: arn:aws:iam::1:role/{{ .Release.Name }}"
+tolerations: |
+  - key: dedicated
+    operator: Equal
+    value: {{ .Release.Name }}
+    effect: NoSchedule
+topologySpreadConstraints: |
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels: {app.kubernetes.io/instance: {{ .Release.Name }}}
+extraEnvVars: |
+  - name: RELEASE
+    value: {{ .Release.Name }}
+affinity: |
+  nodeAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      nodeSelectorTerms:
+        - matchExpressions: [{key: pool, operator: In, values: [{{ .Release.Namespace }}]}]
+""")
+        docs = render("-f", values)
+        dep = one(docs, "Deployment")
+        pod = dep["spec"]["template"]
+        self.assertEqual(dep["metadata"]["labels"]["team"], "kee")
+        self.assertEqual(dep["metadata"]["annotations"]["owner"], "t")
+        self.assertEqual(pod["metadata"]["annotations"]["example.com/release"], "t")
+        self.assertEqual(pod["spec"]["tolerations"][0]["value"], "t")
+        self.assertEqual(pod["spec"]["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"],
+                         {"app.kubernetes.io/instance": "t"})
+        self.assertIn({"name": "RELEASE", "value": "t"}, containers(dep)[0]["env"])
+        self.assertEqual(pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                         ["nodeSelectorTerms"][0]["matchExpressions"][0]["values"], ["kee"])
+        self.assertEqual(one(docs, "ServiceAccount")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+                         "arn:aws:iam::1:role/t")
+
     def test_strict_loader_rejects_duplicate_keys(self):
         with self.assertRaises(yaml.constructor.ConstructorError):
             yaml.load("a: 1\nb: {c: 1, c: 2}\n", Loader=StrictLoader)
@@ -589,7 +634,7 @@ class HelmTemplateTest(unittest.TestCase):
             yaml.safe_dump({"groups": one(docs, "PrometheusRule")["spec"]["groups"]}, f)
         p = subprocess.run(["promtool", "check", "rules", rules], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn("SUCCESS: 8 rules found", p.stdout)
+        self.assertIn("SUCCESS: 9 rules found", p.stdout)
 
     def test_leader_election_follows_replicas_and_config(self):
         docs = render("--set", "replicaCount=3")

@@ -380,6 +380,18 @@ class BitnamiTemplateTest(unittest.TestCase):
         p = check_config(config_of(docs), self.tmp)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
+    def test_notes_tell_about_bitnamis_image_and_wide_rules(self):
+        def notes(*args):
+            p = helm("install", "kee", CHART, "--dry-run=client", "--namespace", "kee", *args)
+            return p.stdout.split("NOTES:")[-1]
+        n = notes("-f", DEFAULTS, "--set", "rbac.rules[0].apiGroups={*}", "--set", "rbac.rules[0].resources={*}",
+                  "--set", "rbac.rules[0].verbs={get,list,watch}")
+        self.assertIn("image.repository is bitnami/kubernetes-event-exporter", n)
+        self.assertIn("rbac.enrichmentResources", n)
+        n = notes()
+        self.assertNotIn("image.repository is", n)
+        self.assertNotIn("rbac.rules", n)
+
     def test_schema_still_rejects_typos(self):
         cases = [
             (["--set", "metricz.enabled=true"], "additional properties 'metricz' not allowed"),

@@ -58,19 +58,23 @@ app.kubernetes.io/component: kube-bench
 {{- $extra := ternary (default dict .extra) dict (hasKey . "ctx") -}}
 {{- $std := dict "app.kubernetes.io/version" $ctx.Chart.AppVersion "app.kubernetes.io/managed-by" $ctx.Release.Service "helm.sh/chart" (printf "%s-%s" $ctx.Chart.Name $ctx.Chart.Version | replace "+" "_") -}}
 {{- $common := dict -}}
-{{- with $ctx.Values.commonLabels }}{{ $common = tpl (toYaml .) $ctx | fromYaml }}{{ end -}}
+{{- with $ctx.Values.commonLabels }}{{ $common = include "kee.bitnami.tplvalues" (dict "value" . "context" $ctx) | fromYaml }}{{ end -}}
 {{- $own := dict -}}
-{{- with $extra }}{{ $own = tpl (toYaml .) $ctx | fromYaml }}{{ end -}}
+{{- with $extra }}{{ $own = include "kee.bitnami.tplvalues" (dict "value" . "context" $ctx) | fromYaml }}{{ end -}}
 {{- $sel := include "kee.selectorLabels" $ctx | fromYaml -}}
 {{- toYaml (merge $sel $own $common $std) -}}
 {{- end -}}
 
 {{/* metadata.annotations from commonAnnotations plus the given dict (may be empty) */}}
 {{- define "kee.annotations" -}}
-{{- $a := merge (deepCopy (default dict .extra)) (deepCopy (default dict .ctx.Values.commonAnnotations)) -}}
+{{- $own := dict -}}
+{{- with .extra }}{{ $own = include "kee.bitnami.tplvalues" (dict "value" . "context" $.ctx) | fromYaml }}{{ end -}}
+{{- $common := dict -}}
+{{- with .ctx.Values.commonAnnotations }}{{ $common = include "kee.bitnami.tplvalues" (dict "value" . "context" $.ctx) | fromYaml }}{{ end -}}
+{{- $a := merge $own $common -}}
 {{- if $a -}}
 annotations:
-{{ tpl (toYaml $a) .ctx | indent 2 }}
+{{ toYaml $a | indent 2 }}
 {{- end -}}
 {{- end -}}
 
@@ -223,7 +227,7 @@ topologyKey: kubernetes.io/hostname
 
 {{- define "kee.affinity" -}}
 {{- if .Values.affinity -}}
-{{- tpl (toYaml .Values.affinity) . -}}
+{{- include "kee.bitnami.tplvalues" (dict "value" .Values.affinity "context" .) -}}
 {{- else -}}
 {{- $out := dict -}}
 {{- with .Values.podAffinityPreset -}}
@@ -256,7 +260,7 @@ topologyKey: kubernetes.io/hostname
 
 {{- define "kee.probe" -}}
 {{- if .custom -}}
-{{- tpl (toYaml .custom) .ctx -}}
+{{- include "kee.bitnami.tplvalues" (dict "value" .custom "context" .ctx) -}}
 {{- else if .probe.enabled -}}
 {{- $p := omit .probe "enabled" -}}
 {{- if or $p.exec $p.tcpSocket $p.grpc -}}
