@@ -1,8 +1,11 @@
 #include "kubebench/report.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <system_error>
 #include <utility>
 
 #include "kubebench/report_builder.hpp"
@@ -42,12 +45,28 @@ std::int64_t num(const json& obj, const char* key, bool* present = nullptr) {
     *present = true;
   }
   if (it->is_number_float()) {
-    return static_cast<std::int64_t>(it->get<double>());
+    // json_bad_number() let only values in [-2^63, 2^63) through, so the conversion is defined;
+    // the test stays so that it is defined whatever the caller did.
+    const double d = it->get<double>();
+    if (!(d >= -0x1p63 && d < 0x1p63)) {
+      return 0;
+    }
+    return static_cast<std::int64_t>(d);
   }
   if (it->is_number_unsigned()) {
     return static_cast<std::int64_t>(std::min<std::uint64_t>(it->get<std::uint64_t>(), INT64_MAX));
   }
   return it->get<std::int64_t>();
+}
+
+// a += b, false when the sum leaves int64 (a unchanged).
+bool add_checked(std::int64_t& a, std::int64_t b) {
+  std::int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return false;
+  }
+  a = sum;
+  return true;
 }
 
 bool boolean(const json& obj, const char* key) {
@@ -121,6 +140,66 @@ std::optional<std::size_t> json_too_deep(std::string_view body, std::size_t max_
   return std::nullopt;
 }
 
+std::optional<parse_error> json_bad_number(std::string_view body) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char ch = body[i];
+    if (in_string) {
+      if (ch == '\\') {
+        ++i;
+      } else if (ch == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (ch == '"') {
+      in_string = true;
+      continue;
+    }
+    if (ch != '-' && (ch < '0' || ch > '9')) {
+      continue;
+    }
+    std::size_t end = i;
+    bool integer = true;
+    while (end < body.size()) {
+      const char c = body[end];
+      if (c == '.' || c == 'e' || c == 'E' || c == '+') {
+        integer = false;
+      } else if (c != '-' && (c < '0' || c > '9')) {
+        break;
+      }
+      ++end;
+    }
+    const std::string_view token = body.substr(i, end - i);
+    const char* first = token.data();
+    const char* last = token.data() + token.size();
+    if (integer) {
+      std::int64_t v = 0;
+      const auto [ptr, ec] = std::from_chars(first, last, v);
+      if (ec == std::errc::result_out_of_range) {
+        return parse_error{i, "number " + std::string(token.substr(0, 40)) +
+                                  (token.size() > 40 ? "..." : "") +
+                                  " is outside the 64-bit integer range"};
+      }
+    } else {
+      double v = 0;
+      const auto [ptr, ec] = std::from_chars(first, last, v);
+      if (ec == std::errc::result_out_of_range) {
+        return parse_error{i, "number " + std::string(token.substr(0, 40)) +
+                                  (token.size() > 40 ? "..." : "") +
+                                  " is out of range (overflows or underflows a double)"};
+      }
+      if (ec == std::errc() && ptr == last && !(v >= -0x1p63 && v < 0x1p63)) {
+        return parse_error{i, "number " + std::string(token.substr(0, 40)) +
+                                  (token.size() > 40 ? "..." : "") +
+                                  " is outside the 64-bit integer range"};
+      }
+    }
+    i = end - 1;  // malformed tokens are the JSON parser's to report
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> check_label_value(std::string_view what, std::string_view value,
                                              std::size_t max) {
   if (value.size() > max) {
@@ -144,6 +223,11 @@ parse_result parse_json(std::string_view body, const report_meta& meta, const pa
   if (const auto deep = json_too_deep(body, opt.max_depth)) {
     return fail(*deep, "JSON nested deeper than " + std::to_string(opt.max_depth) + " levels");
   }
+  if (auto bad = json_bad_number(body)) {
+    parse_result r;
+    r.error = std::move(*bad);
+    return r;
+  }
   json doc;
   try {
     doc = json::parse(body.begin(), body.end());
@@ -155,6 +239,10 @@ parse_result parse_json(std::string_view body, const report_meta& meta, const pa
       what = what.substr(p);
     }
     return fail(std::min(offset, body.size()), "malformed JSON: " + what);
+  } catch (const json::exception& e) {
+    // Not reached after json_bad_number (nlohmann's other parse-time error is out_of_range 406,
+    // a number overflow), kept so that no exception leaves the parser.
+    return fail(0, std::string("malformed JSON: ") + e.what());
   }
 
   const json* controls = nullptr;
@@ -186,22 +274,32 @@ parse_result parse_json(std::string_view body, const report_meta& meta, const pa
   totals summed;
   bool any_control_totals = false;
   const json empty = json::array();
+  std::size_t control_index = 0;
   for (const auto& c : controls != nullptr ? *controls : empty) {
+    const std::size_t ci = control_index++;
     if (!c.is_object()) {
       continue;
     }
     controls_ctx cc{str(c, "id"), str(c, "version"), str(c, "text"), str(c, "node_type"),
                     str(c, "detected_version")};
     b.note_node_type(cc.node_type);
-    summed.pass += num(c, "total_pass", &any_control_totals);
-    summed.fail += num(c, "total_fail", &any_control_totals);
-    summed.warn += num(c, "total_warn", &any_control_totals);
-    summed.info += num(c, "total_info", &any_control_totals);
+    for (auto [key, sum] : {std::pair{"total_pass", &summed.pass},
+                            {"total_fail", &summed.fail},
+                            {"total_warn", &summed.warn},
+                            {"total_info", &summed.info}}) {
+      if (!add_checked(*sum, num(c, key, &any_control_totals))) {
+        return fail(0, "Controls[" + std::to_string(ci) + "]." + key +
+                           ": the sum of the Controls' " + key +
+                           " is outside the 64-bit integer range");
+      }
+    }
     const json* groups = member(c, "tests", json::value_t::array);
     if (groups == nullptr) {
       continue;
     }
+    std::size_t group_index = 0;
     for (const auto& g : *groups) {
+      const std::size_t gi = group_index++;
       if (!g.is_object()) {
         continue;
       }
@@ -211,12 +309,11 @@ parse_result parse_json(std::string_view body, const report_meta& meta, const pa
       if (checks == nullptr) {
         continue;
       }
+      std::size_t check_index = 0;
       for (const auto& k : *checks) {
+        const std::size_t ki = check_index++;
         if (!k.is_object()) {
           continue;
-        }
-        if (b.size() >= opt.max_checks) {
-          return fail(0, "more than " + std::to_string(opt.max_checks) + " checks");
         }
         check_ctx kc;
         kc.number = str(k, "test_number");
@@ -235,7 +332,11 @@ parse_result parse_json(std::string_view body, const report_meta& meta, const pa
         kc.is_multiple = boolean(k, "IsMultiple");
         kc.expected_result = str(k, "expected_result");
         kc.reason = str(k, "reason");
-        b.add(cc, gc, kc);
+        if (auto over = b.add(cc, gc, std::move(kc))) {
+          return detail::too_large(0, "Controls[" + std::to_string(ci) + "].tests[" +
+                                          std::to_string(gi) + "].results[" + std::to_string(ki) +
+                                          "]: " + *over);
+        }
       }
     }
   }
@@ -250,9 +351,7 @@ parse_result parse_json(std::string_view body, const report_meta& meta, const pa
     reported = summed;
     source = totals_source::controls;
   }
-  parse_result out;
-  out.value = b.finish(reported, source);
-  return out;
+  return b.finish(reported, source);
 }
 
 }  // namespace ke::kubebench

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/go_json.hpp"
@@ -47,27 +48,61 @@ class builder {
  public:
   builder(const report_meta& meta, const parse_options& opt) : meta_(meta), opt_(opt) {}
 
-  void add(const controls_ctx& c, const group_ctx& g, const check_ctx& k) {
-    pending_.push_back({c, g, k});
-    count_status(counted_, k.status);
+  // Adds a check, unless the report would then be over opt.max_checks or opt.max_record_bytes:
+  // then returns why, and the caller refuses the report (no record has been built yet: records
+  // are built in finish() only, once every check is counted).
+  [[nodiscard]] std::optional<std::string> add(const controls_ctx& c, const group_ctx& g,
+                                               check_ctx k) {
+    if (pending_.size() >= opt_.max_checks) {
+      return "more than " + std::to_string(opt_.max_checks) + " checks (maxChecks)";
+    }
+    if (auto over = charge(text_bytes(c) + text_bytes(g) + text_bytes(k))) {
+      return over;
+    }
+    pending_.push_back({c, g, std::move(k)});
+    count_status(counted_, pending_.back().k.status);
     if (!c.node_type.empty() &&
         std::find(node_types_.begin(), node_types_.end(), c.node_type) == node_types_.end()) {
       node_types_.push_back(c.node_type);
     }
+    return std::nullopt;
   }
   void note_node_type(const std::string& t) {
     if (!t.empty() && std::find(node_types_.begin(), node_types_.end(), t) == node_types_.end()) {
       node_types_.push_back(t);
     }
   }
+  // Counts `bytes` more text into the records (e.g. a remediation line appended to a check);
+  // returns why when that is over opt.max_record_bytes.
+  [[nodiscard]] std::optional<std::string> charge(std::size_t bytes) {
+    if (bytes > opt_.max_record_bytes - std::min(text_bytes_, opt_.max_record_bytes)) {
+      return "the records would carry more than " + std::to_string(opt_.max_record_bytes) +
+             " bytes of text (each check repeats its Controls' and group's strings)";
+    }
+    text_bytes_ += bytes;
+    return std::nullopt;
+  }
+  // charge(n * bytes) without overflow.
+  [[nodiscard]] std::optional<std::string> charge_each(std::size_t n, std::size_t bytes) {
+    if (bytes != 0 && n > opt_.max_record_bytes / bytes) {
+      return charge(opt_.max_record_bytes + 1 - std::min(text_bytes_, opt_.max_record_bytes));
+    }
+    return charge(n * bytes);
+  }
   std::size_t size() const { return pending_.size(); }
   const totals& counted() const { return counted_; }
   // Text format: the target name is known only at the target's summary, after its checks.
-  void set_node_type_from(std::size_t first, const std::string& node_type) {
+  [[nodiscard]] std::optional<std::string> set_node_type_from(std::size_t first,
+                                                              const std::string& node_type) {
+    if (auto over =
+            charge_each(pending_.size() - std::min(first, pending_.size()), node_type.size())) {
+      return over;
+    }
     for (std::size_t i = first; i < pending_.size(); ++i) {
       pending_[i].c.node_type = node_type;
     }
     note_node_type(node_type);
+    return std::nullopt;
   }
   // Text format: the check numbered `number` among the checks from `first` on, if any.
   check_ctx* find_check(std::size_t first, std::string_view number) {
@@ -79,7 +114,9 @@ class builder {
     return nullptr;
   }
 
-  report finish(std::optional<totals> reported, totals_source source) {
+  // Builds the records, unless the strings every record repeats (node name, target: every
+  // node type of the report, syntax) take the report over opt.max_record_bytes.
+  parse_result finish(std::optional<totals> reported, totals_source source) {
     report r;
     r.node_name = meta_.node_name;
     r.target = meta_.target;
@@ -99,11 +136,22 @@ class builder {
       r.totals = counted_;
       r.source = totals_source::checks;
     }
+    if (auto over = charge_each(pending_.size(),
+                                r.node_name.size() + 2 * r.target.size() + r.syntax.size())) {
+      parse_result out;
+      out.error = {0, "node name, target and syntax: " + *over, true};
+      return out;
+    }
     r.records.reserve(pending_.size());
     for (std::size_t i = 0; i < pending_.size(); ++i) {
       r.records.push_back(make(r, pending_[i], i));
+      if (opt_.records_built != nullptr) {
+        ++*opt_.records_built;
+      }
     }
-    return r;
+    parse_result out;
+    out.value = std::move(r);
+    return out;
   }
 
  private:
@@ -112,6 +160,20 @@ class builder {
     group_ctx g;
     check_ctx k;
   };
+
+  // The text of the strings a record copies (numbers and flags are not counted).
+  static std::size_t text_bytes(const controls_ctx& c) {
+    return c.id.size() + c.version.size() + c.text.size() + c.node_type.size() +
+           c.detected_version.size();
+  }
+  static std::size_t text_bytes(const group_ctx& g) {
+    return g.section.size() + g.desc.size() + g.type.size();
+  }
+  static std::size_t text_bytes(const check_ctx& k) {
+    return k.number.size() + k.desc.size() + k.audit.size() + k.audit_env.size() +
+           k.audit_conf.size() + k.type.size() + k.remediation.size() + k.test_info.size() +
+           k.status.size() + k.actual_value.size() + k.expected_result.size() + k.reason.size();
+  }
 
   record_ptr make(const report& r, const item& it, std::size_t index) const {
     auto rec = std::make_shared<record>();
@@ -176,11 +238,19 @@ class builder {
   std::vector<item> pending_;
   std::vector<std::string> node_types_;
   totals counted_;
+  std::size_t text_bytes_ = 0;  // charged so far, <= opt_.max_record_bytes
 };
 
 inline parse_result fail(std::size_t offset, std::string reason) {
   parse_result r;
-  r.error = {offset, std::move(reason)};
+  r.error = {offset, std::move(reason), false};
+  return r;
+}
+
+// A well-formed report over a limit (parse_error::too_large).
+inline parse_result too_large(std::size_t offset, std::string reason) {
+  parse_result r;
+  r.error = {offset, std::move(reason), true};
   return r;
 }
 

@@ -63,34 +63,42 @@ std::optional<std::string> section_line(std::string_view line, std::string_view 
   return std::string(line.substr(open.size(), line.size() - open.size() - 3));
 }
 
-// "N checks PASS" -> true with N and the state.
-bool summary_count(std::string_view line, std::int64_t& n, std::string& state) {
+enum class count_line { no, yes, out_of_range };
+
+// "N checks PASS" -> yes with N and the state; out_of_range when N does not fit in int64.
+count_line summary_count(std::string_view line, std::int64_t& n, std::string& state) {
   const auto space = line.find(' ');
   if (space == std::string_view::npos || space == 0 ||
       !line.substr(space).starts_with(" checks ")) {
-    return false;
-  }
-  n = 0;
-  for (const char ch : line.substr(0, space)) {
-    if (ch < '0' || ch > '9' || n > INT64_MAX / 10 - 10) {
-      return false;
-    }
-    n = n * 10 + (ch - '0');
+    return count_line::no;
   }
   state = std::string(line.substr(space + 8));
-  return state == "PASS" || state == "FAIL" || state == "WARN" || state == "INFO";
+  if (state != "PASS" && state != "FAIL" && state != "WARN" && state != "INFO") {
+    return count_line::no;
+  }
+  n = 0;
+  bool overflow = false;
+  for (const char ch : line.substr(0, space)) {
+    if (ch < '0' || ch > '9') {
+      return count_line::no;
+    }
+    overflow =
+        overflow || __builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, ch - '0', &n);
+  }
+  return overflow ? count_line::out_of_range : count_line::yes;
 }
 
-void add_count(totals& t, std::string_view state, std::int64_t n) {
+// Adds n to the state's total; false when the total would leave int64.
+bool add_count(totals& t, std::string_view state, std::int64_t n) {
+  std::int64_t* total = &t.info;
   if (state == "PASS") {
-    t.pass += n;
+    total = &t.pass;
   } else if (state == "FAIL") {
-    t.fail += n;
+    total = &t.fail;
   } else if (state == "WARN") {
-    t.warn += n;
-  } else {
-    t.info += n;
+    total = &t.warn;
   }
+  return !__builtin_add_overflow(*total, n, total);
 }
 
 }  // namespace
@@ -114,6 +122,7 @@ parse_result parse_text(std::string_view body, const report_meta& meta, const pa
   std::size_t line_no = 0;
   std::size_t pos = 0;
   while (pos <= body.size()) {
+    const std::size_t line_start = pos;
     const auto nl = body.find('\n', pos);
     const auto raw =
         body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
@@ -136,7 +145,9 @@ parse_result parse_text(std::string_view body, const report_meta& meta, const pa
         m = mode::total;
       } else {
         m = mode::summary;
-        b.set_node_type_from(target_first, *name);
+        if (auto over = b.set_node_type_from(target_first, *name)) {
+          return detail::too_large(line_start, "line " + std::to_string(line_no) + ": " + *over);
+        }
         target_first = b.size();
         have_controls = false;
       }
@@ -144,14 +155,18 @@ parse_result parse_text(std::string_view body, const report_meta& meta, const pa
       continue;
     }
     std::int64_t n = 0;
-    if ((m == mode::summary || m == mode::total) && summary_count(line, n, state)) {
-      if (m == mode::total) {
-        add_count(total, state, n);
-        any_total = true;
-      } else {
-        add_count(per_target, state, n);
-        any_target_summary = true;
+    const count_line counted =
+        m == mode::summary || m == mode::total ? summary_count(line, n, state) : count_line::no;
+    if (counted == count_line::out_of_range) {
+      return fail(line_start, "line " + std::to_string(line_no) +
+                                  ": the check count is outside the 64-bit integer range");
+    }
+    if (counted == count_line::yes) {
+      if (!add_count(m == mode::total ? total : per_target, state, n)) {
+        return fail(line_start, "line " + std::to_string(line_no) + ": the " + state +
+                                    " total is outside the 64-bit integer range");
       }
+      (m == mode::total ? any_total : any_target_summary) = true;
       continue;
     }
     if (state_line(line, state, id, text)) {
@@ -169,28 +184,33 @@ parse_result parse_text(std::string_view body, const report_meta& meta, const pa
         group.desc = text;
         continue;
       }
-      if (b.size() >= opt.max_checks) {
-        return fail(pos > body.size() ? body.size() : pos,
-                    "more than " + std::to_string(opt.max_checks) + " checks");
-      }
       check_ctx k;
       k.number = id;
       k.desc = text;
       k.status = state;
       k.scored = text.ends_with("(Scored)") || text.ends_with("(Automated)");
-      b.add(controls, group, k);
+      if (auto over = b.add(controls, group, std::move(k))) {
+        return detail::too_large(line_start, "line " + std::to_string(line_no) + ": " + *over);
+      }
       continue;
     }
     if (m == mode::remediations) {
       const auto space = line.find(' ');
       if (space != std::string::npos) {
         if (auto* k = b.find_check(target_first, std::string_view(line).substr(0, space))) {
+          // A repeated remediation replaces the earlier one; charging both keeps the bound.
+          if (auto over = b.charge(line.size() - space - 1)) {
+            return detail::too_large(line_start, "line " + std::to_string(line_no) + ": " + *over);
+          }
           remediation = k;
           k->remediation = line.substr(space + 1);
           continue;
         }
       }
       if (remediation != nullptr) {
+        if (auto over = b.charge(line.size() + 2)) {
+          return detail::too_large(line_start, "line " + std::to_string(line_no) + ": " + *over);
+        }
         remediation->remediation +=
             (remediation->remediation.empty() ? "" : (paragraph ? "\n\n" : "\n")) + line;
         continue;
@@ -205,7 +225,9 @@ parse_result parse_text(std::string_view body, const report_meta& meta, const pa
     return fail(0, "no \"[PASS|FAIL|WARN|INFO] <number> <text>\" check line found in the text");
   }
   if (target_first < b.size() && !meta.target.empty()) {
-    b.set_node_type_from(target_first, meta.target);
+    if (auto over = b.set_node_type_from(target_first, meta.target)) {
+      return detail::too_large(0, "target: " + *over);
+    }
   }
   std::optional<totals> reported;
   totals_source source = totals_source::checks;
@@ -216,8 +238,10 @@ parse_result parse_text(std::string_view body, const report_meta& meta, const pa
     reported = per_target;
     source = totals_source::controls;
   }
-  parse_result out;
-  out.value = b.finish(reported, source);
+  parse_result out = b.finish(reported, source);
+  if (!out.ok()) {
+    return out;
+  }
   out.value->unparsed_count = unparsed.unparsed_count;
   out.value->unparsed_lines = std::move(unparsed.unparsed_lines);
   return out;
