@@ -147,7 +147,30 @@ ingest::ingest(ingest_options opt, submit_fn submit, gauges& g, ke::metrics& m,
                   .Add({})) {}
 
 void ingest::add_route(server::http_server& server) {
-  server.add_route(std::string("POST ") + path, [this](const request& req) { return handle(req); });
+  server::route_options ro;
+  ro.accepts_body = true;
+  // Authenticated on the header: an unauthenticated client never gets its body read.
+  ro.authorize = [this](const request& req) -> net::awaitable<std::optional<response>> {
+    const auto a = co_await authenticate(req);
+    if (a.status != http::status::ok) {
+      co_return refusal(a);
+    }
+    co_return std::nullopt;
+  };
+  server.add_route(
+      std::string("POST ") + path, [this](const request& req) { return handle(req); },
+      std::move(ro));
+}
+
+response ingest::refusal(const auth_outcome& a) {
+  spdlog::info("kube-bench ingest: {} {}", static_cast<unsigned>(a.status), a.error);
+  auto res = reply(a.status, {{"error", a.error}});
+  if (a.status == http::status::unauthorized) {
+    res.set(http::field::www_authenticate, "Bearer");
+  } else if (a.status == http::status::service_unavailable) {
+    res.set(http::field::retry_after, std::to_string(opt_.retry_after.count()));
+  }
+  return res;
 }
 
 response ingest::reply(http::status status, const nlohmann::json& body) {
@@ -189,7 +212,19 @@ net::awaitable<ingest::auth_outcome> ingest::authenticate(const request& req) {
       out.error = "no TokenReview client";
       co_return out;
     }
-    rr = co_await review_(token);
+    if (pending_reviews_ >= opt_.max_pending_reviews) {
+      out.status = http::status::service_unavailable;
+      out.error = "too many token reviews in progress";
+      co_return out;
+    }
+    ++pending_reviews_;
+    try {
+      rr = co_await review_(token);
+    } catch (...) {
+      --pending_reviews_;
+      throw;
+    }
+    --pending_reviews_;
     if (rr.result != review_result::outcome::error) {
       if (review_cache_.size() >= opt_.review_cache_max) {
         std::erase_if(review_cache_, [&](const auto& e) { return e.second.expires <= now; });
@@ -229,16 +264,10 @@ net::awaitable<ingest::auth_outcome> ingest::authenticate(const request& req) {
 }
 
 net::awaitable<response> ingest::handle(const request& req) {
+  // The server ran authenticate() on the header already; a TokenReview comes from its cache.
   const auto auth = co_await authenticate(req);
   if (auth.status != http::status::ok) {
-    spdlog::info("kube-bench ingest: {} {}", static_cast<unsigned>(auth.status), auth.error);
-    auto res = reply(auth.status, {{"error", auth.error}});
-    if (auth.status == http::status::unauthorized) {
-      res.set(http::field::www_authenticate, "Bearer");
-    } else if (auth.status == http::status::service_unavailable) {
-      res.set(http::field::retry_after, std::to_string(opt_.retry_after.count()));
-    }
-    co_return res;
+    co_return refusal(auth);
   }
 
   const std::string type = media_type(to_std(req[http::field::content_type]));

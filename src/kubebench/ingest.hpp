@@ -55,6 +55,10 @@ struct ingest_options {
   std::chrono::seconds retry_after{5};                // Retry-After on 429/503
   std::chrono::seconds review_cache_ttl{60};          // accepted/denied TokenReviews are cached
   std::size_t review_cache_max = 4096;
+  // TokenReviews waiting or running at once (they queue for the API client's rate limit); a
+  // request beyond gets 503 + Retry-After at once, so a flood of made-up tokens cannot make real
+  // posts wait behind it without bound.
+  std::size_t max_pending_reviews = 8;
 };
 
 class ingest {
@@ -81,6 +85,7 @@ class ingest {
     std::string node_name;
   };
   net::awaitable<auth_outcome> authenticate(const server::request& req);
+  server::response refusal(const auth_outcome& a);
   server::response reply(http::status status, const nlohmann::json& body);
 
   ingest_options opt_;
@@ -90,6 +95,7 @@ class ingest {
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Counter& checks_;
   std::uint64_t next_request_ = 0;
+  std::size_t pending_reviews_ = 0;
 
   struct cached_review {
     review_result result;

@@ -15,6 +15,7 @@
 #include <system_error>
 #include <type_traits>
 
+#include "core/log_limiter.hpp"
 #include "server/web_config.hpp"
 // clang-format off
 #include <boost/asio/ssl.hpp>
@@ -35,6 +36,12 @@ std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
 beast::string_view to_beast(std::string_view s) { return {s.data(), s.size()}; }
 
 constexpr std::string_view text_plain = "text/plain; charset=utf-8";
+
+// basic_auth::verify with bcrypt, as a coroutine of its own (parameters, not lambda captures,
+// so they live in its frame) to be spawned on the password thread.
+net::awaitable<basic_auth::verdict> hash_password(basic_auth* a, std::string authorization) {
+  co_return a->verify(authorization, true);
+}
 
 // Modification time and size of the TLS files a config names ("" for inline PEM): what changes
 // when a certificate is renewed. A file that cannot be read stamps as "-".
@@ -168,9 +175,32 @@ struct server_core : std::enable_shared_from_this<server_core> {
   void listen(const tcp::endpoint& ep);
   static net::awaitable<void> accept_loop(std::shared_ptr<server_core> self);
   void start_session(tcp::socket socket);
-  net::awaitable<response> respond(const request& req);
-  response route(const request& req, const handler*& h);
+  struct route_entry {
+    handler h;
+    route_options ro;
+  };
+  // After the header: basic auth, routing and the route's authorize. A response refuses the
+  // request before its body is read; otherwise r is the route to call.
+  net::awaitable<std::optional<response>> admit(const request& req, const route_entry*& r);
+  net::awaitable<basic_auth::verdict> check_password(std::string authorization);
+  net::awaitable<response> respond(const request& req, const route_entry& r);
+  response route(const request& req, const route_entry*& r);
   void finish(const request& req, response& res) const;
+  // Reserves n body bytes from max_body_bytes_in_flight; false when they do not fit.
+  bool reserve_body(std::size_t n) {
+    auto cur = body_bytes.load();
+    do {
+      if (n > opt.max_body_bytes_in_flight || cur > opt.max_body_bytes_in_flight - n) {
+        return false;
+      }
+    } while (!body_bytes.compare_exchange_weak(cur, cur + n));
+    return true;
+  }
+  void release_body(std::size_t n) { body_bytes.fetch_sub(n); }
+  std::size_t open_connections() {
+    std::lock_guard lock(mu);
+    return connections.size();
+  }
 
   std::uint64_t remember(std::weak_ptr<connection> c) {
     std::lock_guard lock(mu);
@@ -200,7 +230,13 @@ struct server_core : std::enable_shared_from_this<server_core> {
   std::chrono::steady_clock::time_point tls_checked{};
   void maybe_reload_tls();
   std::optional<basic_auth> auth;
-  std::map<std::string, std::map<std::string, handler>, std::less<>> routes;  // path -> method
+  std::unique_ptr<net::thread_pool> password_pool;  // bcrypt, when basic auth is configured
+  std::atomic<std::size_t> pending_passwords{0};
+  std::atomic<std::size_t> body_bytes{0};
+  log_limiter refused_log;  // connections over max_connections (accept strand only)
+  std::uint64_t refused_connections = 0;
+  // path -> method -> route
+  std::map<std::string, std::map<std::string, route_entry>, std::less<>> routes;
   std::atomic<bool> ready{false};
 
   // Accessed only on `strand` once started.
@@ -265,12 +301,48 @@ class session final : public connection, public std::enable_shared_from_this<ses
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(
           std::min<std::size_t>(opt.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-      parser.body_limit(opt.max_body_bytes);
+      // The largest any route takes; the route's own limit is applied once it is known.
+      parser.body_limit(std::max(opt.max_body_bytes, opt.max_small_body_bytes));
 
       // One deadline covers the whole request, so a client trickling bytes is cut off too.
       tcp().expires_after(opt.read_timeout);
       co_await http::async_read_header(stream_, buffer_, parser, redirect(ec));
-      if (!ec && !parser.is_done()) {
+      if (ec) {
+        co_await on_read_error(ec);
+        co_return;
+      }
+      // Route and authenticate on the header alone: a request that will be refused never gets
+      // its body read (nor a 100 Continue).
+      const server_core::route_entry* route = nullptr;
+      if (auto refused = co_await server_->admit(parser.get(), route)) {
+        co_await refuse(std::move(*refused));
+        co_return;
+      }
+      const std::size_t limit =
+          route->ro.accepts_body ? opt.max_body_bytes : opt.max_small_body_bytes;
+      std::size_t reserved = 0;
+      if (!parser.is_done()) {
+        const auto length = parser.content_length();
+        if (length && *length > limit) {
+          co_await refuse(
+              text_response(http::status::payload_too_large, "Request Entity Too Large\n"));
+          co_return;
+        }
+        parser.body_limit(limit);  // chunked bodies
+        reserved = length ? static_cast<std::size_t>(*length) : limit;
+        if (!server_->reserve_body(reserved)) {
+          auto busy = text_response(http::status::service_unavailable, "Service Unavailable\n");
+          busy.set(http::field::retry_after, "1");
+          co_await refuse(std::move(busy));
+          co_return;
+        }
+      }
+      struct release {
+        server_core& s;
+        std::size_t n;
+        ~release() { s.release_body(n); }
+      } release_body{*server_, reserved};
+      if (!parser.is_done()) {
         const auto& req = parser.get();
         if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {
           http::response<http::empty_body> cont{http::status::continue_, 11};
@@ -288,7 +360,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
       }
 
       const request& req = parser.get();
-      response res = co_await server_->respond(req);
+      response res = co_await server_->respond(req, *route);
       const bool keep_alive = res.keep_alive();
       tcp().expires_after(opt.read_timeout);
       co_await http::async_write(stream_, res, redirect(ec));
@@ -300,6 +372,23 @@ class session final : public connection, public std::enable_shared_from_this<ses
         co_await shutdown(false);
         co_return;
       }
+    }
+  }
+
+  // Sends a response that refuses the request (its body unread) and closes the connection.
+  net::awaitable<void> refuse(response res) {
+    res.keep_alive(false);
+    for (const auto& [name, value] : server_->web.headers) {
+      if (res.find(name) == res.end()) {
+        res.set(name, value);
+      }
+    }
+    res.prepare_payload();
+    error_code ec;
+    tcp().expires_after(server_->opt.read_timeout);
+    co_await http::async_write(stream_, res, redirect(ec));
+    if (!ec) {
+      co_await shutdown(true);
     }
   }
 
@@ -324,16 +413,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
       co_return;
     }
     spdlog::debug("http server: rejected request: {}", ec.message());
-    res->keep_alive(false);
-    for (const auto& [name, value] : server_->web.headers) {
-      res->set(name, value);
-    }
-    res->prepare_payload();
-    tcp().expires_after(server_->opt.read_timeout);
-    co_await http::async_write(stream_, *res, redirect(ec));
-    if (!ec) {
-      co_await shutdown(true);
-    }
+    co_await refuse(std::move(*res));
   }
 
   // Graceful close. drain: input may be pending (an unread body); read and drop it for a while
@@ -395,6 +475,7 @@ void server_core::configure(diagnostics& problems) {
     }
     if (!web.basic_auth_users.empty()) {
       auth.emplace(web.basic_auth_users);
+      password_pool = std::make_unique<net::thread_pool>(1);
     }
   } else if (opt.tls) {
     tls = make_tls_context(*opt.tls, opt.address_name, problems);
@@ -411,14 +492,14 @@ void server_core::configure(diagnostics& problems) {
                     [](const diagnostic& d) { return d.severity == diagnostic::level::error; });
   valid = errors_after == errors_before;
 
-  routes["/"]["GET"] = [](const request&) -> net::awaitable<response> {
+  routes["/"]["GET"].h = [](const request&) -> net::awaitable<response> {
     co_return text_response(http::status::ok, std::string(landing_page),
                             "text/html; charset=utf-8");
   };
-  routes["/-/healthy"]["GET"] = [](const request&) -> net::awaitable<response> {
+  routes["/-/healthy"]["GET"].h = [](const request&) -> net::awaitable<response> {
     co_return text_response(http::status::ok, "OK");
   };
-  routes["/-/ready"]["GET"] = [self = this](const request&) -> net::awaitable<response> {
+  routes["/-/ready"]["GET"].h = [self = this](const request&) -> net::awaitable<response> {
     // `self` is the impl, which outlives every request (sessions hold it).
     if (self->ready.load()) {
       co_return text_response(http::status::ok, "OK");
@@ -567,6 +648,17 @@ void server_core::maybe_reload_tls() {
 
 void server_core::start_session(tcp::socket socket) {
   error_code ec;
+  if (open_connections() >= opt.max_connections) {
+    // Closed at once: nothing is read or allocated for it. (A 503 would need a read of the
+    // request first, which is what an overload must not cost.)
+    ++refused_connections;
+    if (const auto n = refused_log.allow()) {
+      spdlog::warn("http server {}: {} connection(s) refused: {} open (max_connections)",
+                   opt.address_name, n, opt.max_connections);
+    }
+    socket.close(ec);
+    return;
+  }
   socket.set_option(tcp::no_delay(true), ec);
   maybe_reload_tls();
   if (tls) {
@@ -587,7 +679,7 @@ void server_core::start_session(tcp::socket socket) {
   }
 }
 
-response server_core::route(const request& req, const handler*& h) {
+response server_core::route(const request& req, const route_entry*& h) {
   h = nullptr;
   const auto path = target_path(to_std(req.target()));
   const auto it = routes.find(path);
@@ -622,29 +714,76 @@ response server_core::route(const request& req, const handler*& h) {
   return res;
 }
 
-net::awaitable<response> server_core::respond(const request& req) {
-  response res;
-  if (auth && !auth->check(to_std(req[http::field::authorization]))) {
-    res = text_response(http::status::unauthorized, "Unauthorized\n");
-    res.set(http::field::www_authenticate, "Basic");
-  } else {
-    const handler* h = nullptr;
-    res = route(req, h);
-    if (h != nullptr) {
-      const handler call = *h;  // a copy: the handler's state outlives this request
+net::awaitable<basic_auth::verdict> server_core::check_password(std::string authorization) {
+  const auto fast = auth->verify(authorization, false);
+  if (fast != basic_auth::needs_hash) {
+    co_return fast;
+  }
+  if (pending_passwords.load() >= opt.max_pending_password_checks) {
+    co_return basic_auth::needs_hash;  // too many waiting: the caller answers 503
+  }
+  ++pending_passwords;
+  struct done {
+    std::atomic<std::size_t>& n;
+    ~done() { --n; }
+  } guard{pending_passwords};
+  // bcrypt takes tens of milliseconds: on its own thread, so the io thread (the pipeline, the
+  // probes) never waits for it.
+  co_return co_await net::co_spawn(password_pool->get_executor(),
+                                   hash_password(&*auth, std::move(authorization)),
+                                   net::use_awaitable);
+}
+
+net::awaitable<std::optional<response>> server_core::admit(const request& req,
+                                                           const route_entry*& r) {
+  r = nullptr;
+  std::optional<response> refused;
+  if (auth) {
+    const auto v = co_await check_password(std::string(to_std(req[http::field::authorization])));
+    if (v == basic_auth::needs_hash) {
+      refused = text_response(http::status::service_unavailable, "Service Unavailable\n");
+      refused->set(http::field::retry_after, "1");
+    } else if (v == basic_auth::denied) {
+      refused = text_response(http::status::unauthorized, "Unauthorized\n");
+      refused->set(http::field::www_authenticate, "Basic");
+    }
+  }
+  if (!refused) {
+    response res = route(req, r);
+    if (r == nullptr) {
+      refused = std::move(res);
+    } else if (r->ro.authorize) {
+      const auto authorize = r->ro.authorize;  // a copy: it outlives this request
       try {
-        res = co_await call(req);
+        refused = co_await authorize(req);
       } catch (const std::exception& e) {
-        spdlog::error("http server: handler for {} {} failed: {}", std::string(req.method_string()),
+        spdlog::error("http server: authorization for {} failed: {}",
                       std::string(target_path(to_std(req.target()))), e.what());
-        res = text_response(http::status::internal_server_error, "Internal Server Error\n");
-      } catch (...) {
-        spdlog::error("http server: handler for {} {} failed with an unknown exception",
-                      std::string(req.method_string()),
-                      std::string(target_path(to_std(req.target()))));
-        res = text_response(http::status::internal_server_error, "Internal Server Error\n");
+        refused = text_response(http::status::internal_server_error, "Internal Server Error\n");
       }
     }
+  }
+  if (refused) {
+    r = nullptr;
+    finish(req, *refused);
+    refused->keep_alive(false);
+  }
+  co_return refused;
+}
+
+net::awaitable<response> server_core::respond(const request& req, const route_entry& r) {
+  response res;
+  const handler call = r.h;  // a copy: the handler's state outlives this request
+  try {
+    res = co_await call(req);
+  } catch (const std::exception& e) {
+    spdlog::error("http server: handler for {} {} failed: {}", std::string(req.method_string()),
+                  std::string(target_path(to_std(req.target()))), e.what());
+    res = text_response(http::status::internal_server_error, "Internal Server Error\n");
+  } catch (...) {
+    spdlog::error("http server: handler for {} {} failed with an unknown exception",
+                  std::string(req.method_string()), std::string(target_path(to_std(req.target()))));
+    res = text_response(http::status::internal_server_error, "Internal Server Error\n");
   }
   finish(req, res);
   co_return res;
@@ -706,7 +845,7 @@ http_server::http_server(net::any_io_executor ex, options opt, diagnostics& prob
 
 http_server::~http_server() { stop(); }
 
-void http_server::add_route(std::string method_and_path, handler h) {
+void http_server::add_route(std::string method_and_path, handler h, route_options ro) {
   const auto space = method_and_path.find(' ');
   if (space == std::string::npos || space == 0 || space + 1 >= method_and_path.size() ||
       method_and_path[space + 1] != '/' || !h) {
@@ -715,7 +854,7 @@ void http_server::add_route(std::string method_and_path, handler h) {
   std::string method = method_and_path.substr(0, space);
   std::transform(method.begin(), method.end(), method.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  impl_->routes[method_and_path.substr(space + 1)][method] = std::move(h);
+  impl_->routes[method_and_path.substr(space + 1)][method] = {std::move(h), std::move(ro)};
 }
 
 void http_server::set_ready(bool ready) { impl_->ready.store(ready); }

@@ -19,6 +19,18 @@ using response = http::response<http::string_body>;
 // 500 response (and an error log line). The request outlives the returned awaitable.
 using handler = std::function<net::awaitable<response>(const request&)>;
 
+// Per-route settings (add_route's third argument).
+struct route_options {
+  // The route reads request bodies up to options.max_body_bytes; every other route takes at most
+  // options.max_small_body_bytes, so a client cannot make the server hold a large body for a
+  // route that ignores it.
+  bool accepts_body = false;
+  // Runs once the request header is read, before the body is (and before 100 Continue is sent):
+  // a response refuses the request; it is sent with Connection: close and the body is never
+  // read. The request passed has no body yet.
+  std::function<net::awaitable<std::optional<response>>(const request&)> authorize;
+};
+
 struct options {
   // -metrics-address, in Go's forms: ":2112" (all interfaces), "127.0.0.1:0", "[::1]:9000",
   // "localhost:2112" (resolved once at start(); the first address is used, IPv4 preferred).
@@ -32,7 +44,18 @@ struct options {
   std::chrono::milliseconds tls_reload_check{std::chrono::seconds(10)};
   // What the address is called in diagnostics and errors (the flag or config key).
   std::string address_name = "-metrics-address";
-  std::size_t max_body_bytes = 8 << 20;     // larger request bodies get 413
+  std::size_t max_body_bytes = 8 << 20;  // larger request bodies get 413 (accepts_body routes)
+  std::size_t max_small_body_bytes = 4 << 10;  // the body limit of every other route
+  // Concurrent connections; one more is closed right after accept (counted, logged rate-limited).
+  std::size_t max_connections = 64;
+  // Request bodies held at once, in bytes (each reserves its Content-Length, or the route's limit
+  // when chunked, from header to response): a request that does not fit gets 503 with
+  // Retry-After before its body is read. With max_connections this bounds the server's memory:
+  // about max_connections * (max_header_bytes + 16 KiB of buffers) + this.
+  std::size_t max_body_bytes_in_flight = 32 << 20;
+  // Basic-auth passwords waiting for bcrypt (which runs on its own thread, never the io
+  // thread); beyond this a request gets 503 with Retry-After.
+  std::size_t max_pending_password_checks = 8;
   std::size_t max_header_bytes = 64 << 10;  // larger request headers get 431
   // Deadline for reading one request (header and body; also the keep-alive idle time) and for
   // writing one response. Slow clients are disconnected.
@@ -51,7 +74,8 @@ class http_server {
   // Allow. A GET route also answers HEAD. Adding a route twice replaces it. Call before start().
   // Built in: GET / (landing page), GET /-/healthy, GET /-/ready. Throws std::invalid_argument
   // unless the form is "METHOD /path".
-  void add_route(std::string method_and_path, handler h);  // e.g. "GET /metrics"
+  void add_route(std::string method_and_path, handler h,
+                 route_options ro = {});  // e.g. "GET /metrics"
   // /-/ready answers 200 only when true (503 before); /-/healthy always 200. Any thread.
   void set_ready(bool ready);
 

@@ -715,21 +715,21 @@ basic_auth::basic_auth(std::map<std::string, std::string> users) : users_(std::m
   }
 }
 
-bool basic_auth::check(std::string_view authorization) {
+basic_auth::verdict basic_auth::verify(std::string_view authorization, bool may_hash) {
   constexpr std::string_view scheme = "Basic ";
   if (authorization.size() <= scheme.size() ||
       !ascii_iequals(authorization.substr(0, scheme.size()), scheme)) {
-    return false;
+    return denied;
   }
   auto parsed = base64_decode(authorization.substr(scheme.size()));
   if (!parsed) {
-    return false;
+    return denied;
   }
   std::string decoded = std::move(*parsed);
   const auto colon = decoded.find(':');
   if (colon == std::string::npos) {
     OPENSSL_cleanse(decoded.data(), decoded.size());
-    return false;
+    return denied;
   }
   const std::string_view user(decoded.data(), colon);
   const std::string_view password = std::string_view(decoded).substr(colon + 1);
@@ -742,8 +742,12 @@ bool basic_auth::check(std::string_view authorization) {
     std::lock_guard lock(mu_);
     if (known && verified_.count(key) != 0) {
       OPENSSL_cleanse(decoded.data(), decoded.size());
-      return true;
+      return allowed;
     }
+  }
+  if (!may_hash) {
+    OPENSSL_cleanse(decoded.data(), decoded.size());
+    return needs_hash;
   }
   const bool ok = verify_password(password, hash) && known;
   OPENSSL_cleanse(decoded.data(), decoded.size());
@@ -754,7 +758,7 @@ bool basic_auth::check(std::string_view authorization) {
     }
     verified_.insert(key);
   }
-  return ok;
+  return ok ? allowed : denied;
 }
 
 }  // namespace ke::server

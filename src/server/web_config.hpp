@@ -77,7 +77,12 @@ class basic_auth {
 
   bool enabled() const { return !users_.empty(); }
   // `authorization`: the Authorization header value ("Basic <base64(user:password)>").
-  bool check(std::string_view authorization);
+  bool check(std::string_view authorization) { return verify(authorization, true) == allowed; }
+  // allowed/denied without hashing when it can tell (a credential verified before, a malformed
+  // header); needs_hash when only bcrypt can tell and may_hash is false. Thread-safe: the bcrypt
+  // (tens of milliseconds at the usual costs) can run off the io thread.
+  enum verdict { allowed, denied, needs_hash };
+  verdict verify(std::string_view authorization, bool may_hash);
 
  private:
   std::map<std::string, std::string> users_;

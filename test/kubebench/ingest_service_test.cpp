@@ -10,6 +10,7 @@
 #include "core/http_client.hpp"
 #include "kubebench/post_bench.hpp"
 #include "route/rule_tree.hpp"
+#include "server/test_support.hpp"
 #include "sinks/null_sink.hpp"
 
 namespace ke::kubebench {
@@ -130,6 +131,46 @@ TEST(IngestService, PostBenchTrustsTheGivenCa) {
   EXPECT_NE(without_ca, 0);
   EXPECT_EQ(with_ca, 0) << err.str();
   EXPECT_EQ(admitted, 3u);
+}
+
+// Verifies that the ingest authenticates on the header: a client without the token that
+// announces an 8 MiB body gets 401 at once and the body is never read (so unauthenticated
+// clients cannot make the exporter hold request bodies).
+TEST(IngestService, UnauthenticatedBodyIsNeverRead) {
+  server::test::temp_dir dir;
+  net::io_context ioc{1};
+  ke::metrics m("event_exporter_");
+  config::config cfg;
+  cfg.ingest.enabled = true;
+  cfg.ingest.address = "127.0.0.1:0";
+  cfg.ingest.auth_mode = config::ingest_auth_mode::static_token;
+  cfg.ingest.token_file = dir.write("token", "s3cret\n");
+  diagnostics problems;
+  auto svc = ingest_service::create(
+      ioc.get_executor(), cfg, "", "",
+      [](const std::vector<record_ptr>&) { return pipeline::admission::accepted; }, m, problems);
+  ASSERT_NE(svc, nullptr) << (problems.empty() ? "" : problems[0].to_string());
+  const auto port = svc->start();
+  auto guard = net::make_work_guard(ioc);
+  std::thread io([&ioc] { ioc.run(); });
+
+  server::test::client c;
+  ASSERT_FALSE(c.connect(port));
+  ASSERT_FALSE(
+      c.write_raw("POST /api/v1/kube-bench?node=wk1 HTTP/1.1\r\nHost: x\r\n"
+                  "Content-Type: application/json\r\nContent-Length: 8388608\r\n\r\n"));
+  server::test::client_response res;
+  const auto ec = c.read(res);
+
+  net::post(ioc, [&] {
+    svc->stop();
+    guard.reset();
+  });
+  io.join();
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result(), http::status::unauthorized);
+  EXPECT_EQ(res[http::field::www_authenticate], "Bearer");
+  EXPECT_FALSE(res.keep_alive());
 }
 
 // Verifies that bad ingest settings are reported as problems naming the key.

@@ -41,6 +41,11 @@ class IngestTest : public ::testing::Test {
           } else if (token == "other") {
             r.result = review_result::outcome::authenticated;
             r.username = "system:serviceaccount:default:default";
+          } else if (token.starts_with("slow")) {
+            // Waits until the test cancels the gate (a TokenReview queued at the rate limiter).
+            boost::system::error_code ec;
+            co_await gate_.async_wait(net::redirect_error(net::use_awaitable, ec));
+            r.result = review_result::outcome::rejected;
           } else if (token == "down") {
             r.result = review_result::outcome::error;
             r.error = "connection refused";
@@ -76,6 +81,7 @@ class IngestTest : public ::testing::Test {
   pipeline::admission next_ = pipeline::admission::accepted;
   std::vector<record_ptr> submitted_;
   int reviews_ = 0;
+  net::steady_timer gate_{ioc_, std::chrono::steady_clock::time_point::max()};
 };
 
 // Verifies that an allowed ServiceAccount's report is accepted: 202, records, gauges.
@@ -118,6 +124,37 @@ TEST_F(IngestTest, TokenReviewOutcomes) {
   EXPECT_EQ(down.result(), http::status::service_unavailable);
   EXPECT_EQ(down[http::field::retry_after], "5");
   EXPECT_TRUE(submitted_.empty());
+}
+
+// Verifies that TokenReviews in progress are bounded: with max_pending_reviews taken by a slow
+// review, another unknown token gets 503 + Retry-After at once (no review sent); once the slow
+// one ends, reviews run again.
+TEST_F(IngestTest, PendingTokenReviewsAreBounded) {
+  ingest_options o;
+  o.max_pending_reviews = 1;
+  make(o);
+  server::request req{http::verb::post, "/api/v1/kube-bench?node=n", 11};
+  req.set(http::field::authorization, "Bearer slow-1");
+  auto first = net::co_spawn(ioc_, ingest_->handle(req), net::use_future);
+  while (reviews_ < 1 && ioc_.poll_one() > 0) {
+  }
+  ASSERT_EQ(reviews_, 1);
+  req.set(http::field::authorization, "Bearer slow-2");
+  auto second = net::co_spawn(ioc_, ingest_->handle(req), net::use_future);
+  while (second.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
+         ioc_.poll_one() > 0) {
+  }
+  ASSERT_EQ(second.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  const auto busy = second.get();
+  EXPECT_EQ(busy.result(), http::status::service_unavailable);
+  EXPECT_EQ(busy[http::field::retry_after], "5");
+  EXPECT_EQ(reviews_, 1);
+  gate_.cancel();
+  ioc_.run();
+  EXPECT_EQ(first.get().result(), http::status::unauthorized);
+  EXPECT_EQ(post("/api/v1/kube-bench?node=n", "[]", "garbage").result(),
+            http::status::unauthorized);
+  EXPECT_EQ(reviews_, 2);
 }
 
 // Verifies that TokenReview results are cached (errors are not).

@@ -10,6 +10,12 @@
 namespace ke::server {
 namespace {
 
+route_options accepting_body() {
+  route_options ro;
+  ro.accepts_body = true;
+  return ro;
+}
+
 using test::client;
 using test::client_response;
 using test::loopback_options;
@@ -101,8 +107,13 @@ TEST(HttpServer, WrongMethodIs405WithAllow) {
   ASSERT_FALSE(c.request(http::verb::post, "/-/healthy", res, "x"));
   EXPECT_EQ(res.result(), http::status::method_not_allowed);
   EXPECT_EQ(res[http::field::allow], "GET, HEAD");
+  // Refused on its header: the body is not read and the connection is closed.
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(test::closed_by_peer(c.read_until_closed()));
 
-  ASSERT_FALSE(c.request(http::verb::get, "/ingest", res));
+  client c2;
+  ASSERT_FALSE(c2.connect(port));
+  ASSERT_FALSE(c2.request(http::verb::get, "/ingest", res));
   EXPECT_EQ(res.result(), http::status::method_not_allowed);
   EXPECT_EQ(res[http::field::allow], "POST");
 }
@@ -139,7 +150,7 @@ TEST(HttpServer, BodyWithinLimitReachesHandler) {
   auto opt = loopback_options();
   opt.max_body_bytes = 1024;
   running_server s(opt);
-  s.server().add_route("POST /echo", echo);
+  s.server().add_route("POST /echo", echo, accepting_body());
   const auto port = s.start();
   client c;
   ASSERT_FALSE(c.connect(port));
@@ -155,7 +166,7 @@ TEST(HttpServer, BodyOverLimitIs413) {
   auto opt = loopback_options();
   opt.max_body_bytes = 1024;
   running_server s(opt);
-  s.server().add_route("POST /echo", echo);
+  s.server().add_route("POST /echo", echo, accepting_body());
   const auto port = s.start();
   client c;
   ASSERT_FALSE(c.connect(port));
@@ -171,7 +182,7 @@ TEST(HttpServer, ChunkedBodyOverLimitIs413) {
   auto opt = loopback_options();
   opt.max_body_bytes = 16;
   running_server s(opt);
-  s.server().add_route("POST /echo", echo);
+  s.server().add_route("POST /echo", echo, accepting_body());
   const auto port = s.start();
   client c;
   ASSERT_FALSE(c.connect(port));
@@ -213,7 +224,7 @@ TEST(HttpServer, MalformedRequestIs400) {
 // Verifies that two requests are served on one keep-alive connection.
 TEST(HttpServer, KeepAliveServesTwoRequestsOnOneConnection) {
   running_server s(loopback_options());
-  s.server().add_route("POST /echo", echo);
+  s.server().add_route("POST /echo", echo, accepting_body());
   const auto port = s.start();
   client c;
   ASSERT_FALSE(c.connect(port));
@@ -312,7 +323,7 @@ TEST(HttpServer, IdleKeepAliveConnectionIsClosedAfterReadTimeout) {
 // Verifies that "Expect: 100-continue" gets an interim 100 before the body is sent.
 TEST(HttpServer, ExpectContinueGets100BeforeBody) {
   running_server s(loopback_options());
-  s.server().add_route("POST /echo", echo);
+  s.server().add_route("POST /echo", echo, accepting_body());
   const auto port = s.start();
   client c;
   ASSERT_FALSE(c.connect(port));
@@ -462,6 +473,129 @@ TEST(HttpServer, WebConfigHeadersAreAdded) {
   ASSERT_FALSE(c.request(http::verb::get, "/nope", res));
   EXPECT_EQ(res[http::field::x_frame_options], "deny");
   EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
+}
+
+// ---- hostile or careless clients -------------------------------------------------------------
+// The server's own read deadline is far beyond the client's: a server that waited for a body it
+// should refuse would make these reads time out.
+
+options patient_server() {
+  auto opt = loopback_options();
+  opt.read_timeout = std::chrono::seconds(120);
+  return opt;
+}
+
+// Verifies that a request for an unknown path is refused on its header: 404 and close, the
+// announced 8 MiB body never read.
+TEST(HttpServer, UnknownPathIsRefusedBeforeTheBody) {
+  running_server s(patient_server());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  ASSERT_FALSE(c.write_raw("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n"));
+  client_response res;
+  ASSERT_FALSE(c.read(res));
+  EXPECT_EQ(res.result(), http::status::not_found);
+  EXPECT_FALSE(res.keep_alive());
+}
+
+// Verifies that a route without accepts_body takes at most max_small_body_bytes: a larger
+// announced body is 413 before any of it is read.
+TEST(HttpServer, RoutesWithoutBodiesTakeOnlySmallOnes) {
+  running_server s(patient_server());
+  s.server().add_route("POST /small", echo);
+  const auto port = s.start();
+  {
+    client c;
+    ASSERT_FALSE(c.connect(port));
+    ASSERT_FALSE(c.write_raw("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"));
+    client_response res;
+    ASSERT_FALSE(c.read(res));
+    EXPECT_EQ(res.result(), http::status::payload_too_large);
+  }
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::post, "/small", res, std::string(4096, 's')));
+  EXPECT_EQ(res.result(), http::status::ok);
+}
+
+// Verifies that a route's authorize runs on the header: a refusal is answered before the body
+// and before any 100 Continue; an accepted request gets its 100 Continue and its handler.
+TEST(HttpServer, AuthorizeRunsBeforeTheBodyAndContinue) {
+  running_server s(patient_server());
+  route_options ro = accepting_body();
+  ro.authorize = [](const request& req) -> net::awaitable<std::optional<response>> {
+    if (req[http::field::authorization] == "Bearer good") {
+      co_return std::nullopt;
+    }
+    response no{http::status::unauthorized, 11};
+    no.body() = "no\n";
+    co_return no;
+  };
+  s.server().add_route("POST /in", echo, ro);
+  const auto port = s.start();
+  {
+    client c;
+    ASSERT_FALSE(c.connect(port));
+    ASSERT_FALSE(c.write_raw(
+        "POST /in HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n"));
+    client_response res;
+    ASSERT_FALSE(c.read(res));
+    EXPECT_EQ(res.result(), http::status::unauthorized);
+    EXPECT_FALSE(res.keep_alive());
+  }
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  ASSERT_FALSE(
+      c.write_raw("POST /in HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\n"
+                  "Expect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
+  client_response res;
+  ASSERT_FALSE(c.read(res));
+  EXPECT_EQ(res.result(), http::status::continue_);
+  ASSERT_FALSE(c.write_raw("body"));
+  ASSERT_FALSE(c.read(res));
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res.body(), "body");
+}
+
+// Verifies the bound on bodies held at once: a body that does not fit in
+// max_body_bytes_in_flight is refused with 503 and Retry-After before it is read.
+TEST(HttpServer, BodiesInFlightAreBounded) {
+  auto opt = patient_server();
+  opt.max_body_bytes_in_flight = 1000;
+  running_server s(opt);
+  s.server().add_route("POST /echo", echo, accepting_body());
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::post, "/echo", res, std::string(1000, 'a')));
+  EXPECT_EQ(res.result(), http::status::ok);  // fits exactly; released after the response
+  ASSERT_FALSE(c.request(http::verb::post, "/echo", res, std::string(1001, 'a')));
+  EXPECT_EQ(res.result(), http::status::service_unavailable);
+  EXPECT_EQ(res[http::field::retry_after], "1");
+}
+
+// Verifies max_connections: with the limit reached (connections that have been served and stay
+// open), one more connection is closed without an answer; the open ones keep working.
+TEST(HttpServer, ConnectionsOverTheLimitAreClosed) {
+  auto opt = patient_server();
+  opt.max_connections = 2;
+  running_server s(opt);
+  const auto port = s.start();
+  client a;
+  client b;
+  client_response res;
+  for (client* c : {&a, &b}) {
+    ASSERT_FALSE(c->connect(port));
+    ASSERT_FALSE(c->request(http::verb::get, "/-/healthy", res));  // accepted and registered
+  }
+  client extra;
+  ASSERT_FALSE(extra.connect(port));  // the kernel completes the handshake; then the server closes
+  EXPECT_TRUE(extra.request(http::verb::get, "/-/healthy", res));
+  ASSERT_FALSE(a.request(http::verb::get, "/-/healthy", res));
+  EXPECT_EQ(res.result(), http::status::ok);
 }
 
 }  // namespace

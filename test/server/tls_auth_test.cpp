@@ -225,23 +225,32 @@ TEST_F(TlsAuthTest, BasicAuthAcceptsOnlyTheRightPassword) {
   running_server s(with_web_config("basic_auth_users:\n  alice: " + bcrypt("s3cret") + "\n"));
   ASSERT_FALSE(has_errors(s.problems));
   const auto port = s.start();
-  client c;
-  ASSERT_FALSE(c.connect(port));
   client_response res;
-
-  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+  // A refused request closes its connection: each attempt on a new one.
+  auto get = [&](const std::string& authorization) {
+    client c;
+    EXPECT_FALSE(c.connect(port));
+    if (authorization.empty()) {
+      EXPECT_FALSE(c.request(http::verb::get, "/-/healthy", res));
+    } else {
+      EXPECT_FALSE(c.request(http::verb::get, "/-/healthy", res, "",
+                             {{http::field::authorization, authorization}}));
+    }
+  };
+  get("");
   EXPECT_EQ(res.result(), http::status::unauthorized);
   EXPECT_EQ(res[http::field::www_authenticate], "Basic");
+  EXPECT_FALSE(res.keep_alive());
 
   for (const char* wrong : {"alice:wrong", "bob:s3cret", "alice:", "alice"}) {
-    ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res, "",
-                           {{http::field::authorization, basic(wrong)}}));
+    get(basic(wrong));
     EXPECT_EQ(res.result(), http::status::unauthorized) << wrong;
     EXPECT_EQ(res[http::field::www_authenticate], "Basic");
   }
-  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res, "",
-                         {{http::field::authorization, "Bearer abc"}}));
+  get("Bearer abc");
   EXPECT_EQ(res.result(), http::status::unauthorized);
+  client c;
+  ASSERT_FALSE(c.connect(port));
 
   ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res, "",
                          {{http::field::authorization, basic("alice:s3cret")}}));
@@ -252,6 +261,23 @@ TEST_F(TlsAuthTest, BasicAuthAcceptsOnlyTheRightPassword) {
   EXPECT_EQ(res.result(), http::status::ok);
 }
 
+// Verifies that password checks waiting for bcrypt (its own thread) are bounded: beyond
+// max_pending_password_checks a request gets 503 with Retry-After instead of queueing.
+TEST_F(TlsAuthTest, PendingPasswordChecksAreBounded) {
+  auto opt = with_web_config("basic_auth_users:\n  alice: " + bcrypt("s3cret") + "\n");
+  opt.max_pending_password_checks = 0;
+  running_server s(opt);
+  ASSERT_FALSE(has_errors(s.problems));
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/healthy", res, "",
+                         {{http::field::authorization, basic("alice:s3cret")}}));
+  EXPECT_EQ(res.result(), http::status::service_unavailable);
+  EXPECT_EQ(res[http::field::retry_after], "1");
+}
+
 // Verifies that basic auth also works over TLS.
 TEST_F(TlsAuthTest, BasicAuthOverTls) {
   running_server s(with_web_config(std::string(server_tls) +
@@ -259,11 +285,15 @@ TEST_F(TlsAuthTest, BasicAuthOverTls) {
   ASSERT_FALSE(has_errors(s.problems));
   const auto port = s.start();
   auto ctx = client_context();
+  client_response res;
+  {
+    tls_client refused(ctx);
+    ASSERT_FALSE(refused.connect(port));
+    ASSERT_FALSE(refused.request(http::verb::get, "/", res));
+    EXPECT_EQ(res.result(), http::status::unauthorized);
+  }
   tls_client c(ctx);
   ASSERT_FALSE(c.connect(port));
-  client_response res;
-  ASSERT_FALSE(c.request(http::verb::get, "/", res));
-  EXPECT_EQ(res.result(), http::status::unauthorized);
   ASSERT_FALSE(c.request(http::verb::get, "/", res, "",
                          {{http::field::authorization, basic("alice:s3cret")}}));
   EXPECT_EQ(res.result(), http::status::ok);
