@@ -316,6 +316,28 @@ net::awaitable<response> ingest::handle(const request& req) {
     co_return reply(http::status::bad_request, {{"error", "empty body"}, {"offset", 0}});
   }
 
+  const auto now = std::chrono::steady_clock::now();
+  std::string digest_input;
+  digest_input.reserve(req.body().size() + meta.node_name.size() + meta.target.size() +
+                       meta.syntax.size() + 8);
+  for (const std::string* part : {&meta.node_name, &meta.target, &meta.syntax}) {
+    digest_input += *part;
+    digest_input += '\0';
+  }
+  digest_input += text ? "text" : "json";
+  digest_input += '\0';
+  digest_input += req.body();
+  const std::string digest = sha256_hex(digest_input);
+  digest_input.clear();
+  digest_input.shrink_to_fit();
+  if (auto it = accepted_.find(digest); it != accepted_.end() && it->second.expires > now) {
+    spdlog::info("kube-bench ingest: node {}: the same report again (a retry?); not shipped twice",
+                 meta.node_name);
+    auto again = it->second.answer;
+    again["duplicate"] = true;
+    co_return reply(http::status::accepted, again);
+  }
+
   parse_options po = opt_.parse;
   po.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -382,6 +404,15 @@ net::awaitable<response> ingest::handle(const request& req) {
   };
   if (rep.unparsed_count > 0) {
     body["unparsedLineCount"] = rep.unparsed_count;
+  }
+  if (accepted_.size() >= opt_.accepted_memory_max) {
+    std::erase_if(accepted_, [&](const auto& e) { return e.second.expires <= now; });
+    if (accepted_.size() >= opt_.accepted_memory_max) {
+      accepted_.clear();  // bounded: forget rather than grow
+    }
+  }
+  accepted_[digest] = {body, now + opt_.accepted_memory_ttl};
+  if (rep.unparsed_count > 0) {
     body["unparsedLines"] = rep.unparsed_lines;
   }
   co_return reply(http::status::accepted, body);

@@ -59,6 +59,12 @@ struct ingest_options {
   // request beyond gets 503 + Retry-After at once, so a flood of made-up tokens cannot make real
   // posts wait behind it without bound.
   std::size_t max_pending_reviews = 8;
+  // Accepted reports are remembered by a digest of node, target, syntax, format and body: the
+  // same report posted again within this time (a client retrying after a timeout) is answered
+  // 202 with the first answer and "duplicate": true, and not shipped again. At most
+  // accepted_memory_max entries (about 300 bytes each).
+  std::chrono::seconds accepted_memory_ttl{600};
+  std::size_t accepted_memory_max = 1024;
 };
 
 class ingest {
@@ -102,6 +108,11 @@ class ingest {
     std::chrono::steady_clock::time_point expires;
   };
   std::unordered_map<std::string, cached_review> review_cache_;  // key: SHA-256 of the token
+  struct accepted_report {
+    nlohmann::json answer;  // the 202 body, without unparsedLines
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::unordered_map<std::string, accepted_report> accepted_;  // key: SHA-256 (see options)
 };
 
 // Percent-decodes a query parameter value ('+' is a space). nullopt when malformed.

@@ -157,6 +157,42 @@ TEST_F(IngestTest, PendingTokenReviewsAreBounded) {
   EXPECT_EQ(reviews_, 2);
 }
 
+// Verifies that the same report posted again (a client retrying after a timeout) is answered
+// 202 "duplicate" without shipping its checks twice; another node's identical body, or a changed
+// body, is a new report.
+TEST_F(IngestTest, RepeatedReportIsNotShippedTwice) {
+  make({});
+  const std::string report = read("result.json");
+  const auto first = post("/api/v1/kube-bench?node=wk1&target=node", report);
+  ASSERT_EQ(first.result(), http::status::accepted) << first.body();
+  const auto checks = submitted_.size();
+  ASSERT_GT(checks, 0u);
+  const auto again = post("/api/v1/kube-bench?node=wk1&target=node", report);
+  ASSERT_EQ(again.result(), http::status::accepted);
+  EXPECT_EQ(body(again)["duplicate"], true);
+  EXPECT_EQ(body(again)["accepted"], body(first)["accepted"]);
+  EXPECT_EQ(submitted_.size(), checks);
+  ASSERT_EQ(post("/api/v1/kube-bench?node=wk2&target=node", report).result(),
+            http::status::accepted);
+  EXPECT_EQ(submitted_.size(), 2 * checks);
+  ASSERT_EQ(post("/api/v1/kube-bench?node=wk1&target=node", report + "\n").result(),
+            http::status::accepted);
+  EXPECT_EQ(submitted_.size(), 3 * checks);
+}
+
+// Verifies that a report refused for lack of room is not remembered: its retry is shipped.
+TEST_F(IngestTest, RefusedReportIsShippedOnRetry) {
+  make({});
+  next_ = pipeline::admission::full;
+  EXPECT_EQ(post("/api/v1/kube-bench?node=wk1", read("result.json")).result(),
+            http::status::too_many_requests);
+  next_ = pipeline::admission::accepted;
+  const auto retry = post("/api/v1/kube-bench?node=wk1", read("result.json"));
+  EXPECT_EQ(retry.result(), http::status::accepted);
+  EXPECT_FALSE(body(retry).contains("duplicate"));
+  EXPECT_FALSE(submitted_.empty());
+}
+
 // Verifies that TokenReview results are cached (errors are not).
 TEST_F(IngestTest, ReviewsAreCached) {
   make({});
