@@ -274,6 +274,7 @@ receivers:
     def test_5_slow_client_is_cut_off(self):
         c = http.client.HTTPConnection("127.0.0.1", self.ingest_port, timeout=30)
         c.putrequest("POST", "/api/v1/kube-bench?node=slow")
+        c.putheader("Authorization", f"Bearer {self.good}")  # authenticated: its body is awaited
         c.putheader("Content-Length", "1000")
         c.endheaders()
         c.send(b"[")  # and then nothing: the read timeout (5s) closes the connection
@@ -416,8 +417,9 @@ receivers:
         # The sink takes records into its open batch until batchWait (10 ms) seals it; from then
         # on it has no room and the receiver queue (4) fills: 429. Post until then (bounded).
         statuses = []
-        for _ in range(500):
-            status, headers, res = self.post(report)
+        for i in range(500):
+            # Each post a different body: the same report again would be answered as a duplicate.
+            status, headers, res = self.post(report + " " * i)
             statuses.append(status)
             if status == 429:
                 self.assertEqual(headers.get("Retry-After"), "5")
@@ -429,7 +431,7 @@ receivers:
         with open(tok, "w") as f:
             f.write(self.secret)
         p = subprocess.run([binary(), "post-bench", "-file", os.path.join(DATA, "result.json"),
-                            "-url", f"http://127.0.0.1:{self.port}/", "-node", "bp",
+                            "-url", f"http://127.0.0.1:{self.port}/", "-node", "bp-cli",
                             "-target", "node", "-token-file", tok, "-retries", "1"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 1, p.stderr)
