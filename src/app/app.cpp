@@ -169,25 +169,33 @@ int run(const flags& f) {
   std::unique_ptr<kube::api_client> elector_api;
   std::unique_ptr<watch::leader_elector> elector;
   if (cfg.leader_election.enabled) {
-    elector_api = kube::api_client::create(ex, source->rest(), elector_clock, {}, &error);
-    if (!elector_api) {
-      spdlog::error("leader election: {}", error);
-      return 1;
-    }
     watch::leader_election_options lo;
     lo.namespace_ = source->rest().namespace_.empty() ? "default" : source->rest().namespace_;
     lo.name = cfg.leader_election.leader_election_id;
     lo.identity = watch::default_identity();
+    elector_api = kube::api_client::create(ex, source->rest(), elector_clock,
+                                           watch::leader_elector::client_options(lo), &error);
+    if (!elector_api) {
+      spdlog::error("leader election: {}", error);
+      return 1;
+    }
+    auto& leading = prometheus::BuildGauge()
+                        .Name(metrics.prefix() + "leader_election_leader")
+                        .Help("1 while this replica holds the leader election Lease, else 0.")
+                        .Register(metrics.registry())
+                        .Add({{"lease", lo.namespace_ + "/" + lo.name}});
     spdlog::info("leader election: Lease {}/{} as {}", lo.namespace_, lo.name, lo.identity);
     elector = std::make_unique<watch::leader_elector>(
         *elector_api, elector_clock, lo,
         [&]() -> net::awaitable<void> {
           spdlog::info("leader election: leading, starting the watch");
+          leading.Set(1);
           source->start();
           co_return;
         },
         [&]() -> net::awaitable<void> {
           spdlog::warn("leader election: not leading any more, stopping the watch");
+          leading.Set(0);
           co_await source->stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));
         });
     pipe.add_source({"leader election + watch", [&] { elector->start(); },

@@ -60,6 +60,17 @@ leader_elector::leader_elector(kube::api_client& api, clock& c, leader_election_
   }
 }
 
+kube::api_client::options leader_elector::client_options(const leader_election_options& o) {
+  kube::api_client::options out;
+  out.request_timeout = std::max<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.renew_deadline) / 5,
+      std::chrono::milliseconds(100));
+  out.max_tries = 1;  // the campaign and lead loops retry every retry_period themselves
+  out.max_retry_after = o.retry_period;
+  out.max_connections = 2;
+  return out;
+}
+
 std::string leader_elector::lease_path() const {
   return "/apis/coordination.k8s.io/v1/namespaces/" + kube::query_escape(opt_.namespace_) +
          "/leases";

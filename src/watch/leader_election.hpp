@@ -19,6 +19,12 @@
 // Defaults as resmoio/client-go: lease 15 s, renew deadline 10 s, retry period 2 s. Times in the
 // Lease are MicroTime ("2006-01-02T15:04:05.000000Z").
 //
+// No split brain: the elector's API client must bound every request (client_options(): one try,
+// renew_deadline / 5 each), so one attempt (GET + PUT) ends within 2/5 of the renew deadline and
+// a leader whose renewals fail stops leading by renew_deadline + 2 * that = 14 s after its last
+// good renewal, before a standby may take over (lease_duration, 15 s, after it saw that renewal).
+// With the API client's defaults a single hung request could last 60 s and 10 tries.
+//
 // Threading: one executor thread. The elector must outlive run(). It should have its own clock
 // and API client (the event source cancels its own clock when it stops).
 #pragma once
@@ -47,6 +53,9 @@ struct leader_election_options {
 class leader_elector {
  public:
   using callback = std::function<net::awaitable<void>()>;
+
+  // The options of the elector's own API client (see above).
+  static kube::api_client::options client_options(const leader_election_options& o);
 
   leader_elector(kube::api_client& api, clock& c, leader_election_options opt, callback started,
                  callback stopped);

@@ -8,6 +8,7 @@ namespace ke::watch {
 namespace {
 
 using json = nlohmann::json;
+using fakes::fake_apiserver;
 using std::chrono::seconds;
 
 // One replica: its own clock (virtual time), API client and elector.
@@ -23,13 +24,22 @@ class LeaderElectionTest : public test::ApiServerFixture {
  protected:
   std::vector<std::unique_ptr<replica>> replicas;
 
-  replica& make(const std::string& id) {
+  // tune: changes the elector's options; bounded: its API client as the exporter makes it
+  // (leader_elector::client_options), else the API client's defaults.
+  replica& make(const std::string& id,
+                const std::function<void(leader_election_options&)>& tune = {},
+                bool bounded = false) {
     auto r = std::make_unique<replica>();
     r->clk = std::make_unique<manual_clock>(ioc.get_executor());
-    std::string error;
-    r->api = kube::api_client::create(ioc.get_executor(), rc, *r->clk, {}, &error);
-    EXPECT_TRUE(r->api) << error;
     leader_election_options o;
+    if (tune) {
+      tune(o);
+    }
+    std::string error;
+    r->api = kube::api_client::create(
+        ioc.get_executor(), rc, *r->clk,
+        bounded ? leader_elector::client_options(o) : kube::api_client::options{}, &error);
+    EXPECT_TRUE(r->api) << error;
     o.namespace_ = "ke";
     o.name = "kubernetes-event-exporter";
     o.identity = id;
@@ -163,6 +173,33 @@ TEST_F(LeaderElectionTest, LostRenewalsStopLeading) {
   EXPECT_GE(a.clk->now() - then, seconds(8));
   server->knobs.forbidden_prefixes.clear();
   ASSERT_TRUE(wait([&] { return a.le->leading() && a.started == 2; }));
+}
+
+// Verifies that hung Lease requests cannot keep a replica leading: with the exporter's client
+// options every request ends after renew_deadline / 5, so failed renewals add up and leadership
+// ends within renew_deadline (plus one attempt) of the last good renewal, before a standby could
+// take the Lease. (With the API client's defaults one hung request lasts 60 s and 10 tries.)
+TEST_F(LeaderElectionTest, HungRenewalsEndLeadershipBeforeTheLeaseExpires) {
+  auto& a = make(
+      "a",
+      [](leader_election_options& o) {
+        o.lease_duration = seconds(3);
+        o.renew_deadline = seconds(1);  // requests bounded to 200 ms
+        o.retry_period = seconds(1);
+      },
+      true);
+  a.le->start();
+  ASSERT_TRUE(wait([&] { return a.le->leading() && renewals() + server->lease_writes[201] >= 1; }));
+  const auto last_good = a.clk->now();
+  for (int i = 0; i < 50; ++i) {
+    fake_apiserver::scripted stall;
+    stall.path_prefix = "/apis/coordination.k8s.io/v1/namespaces/ke/leases";
+    stall.what = fake_apiserver::scripted::action::stall;
+    server->script(stall);
+  }
+  ASSERT_TRUE(wait([&] { return a.stopped == 1; }));
+  EXPECT_FALSE(a.le->leading());
+  EXPECT_LT(a.clk->now() - last_good, seconds(3));  // the lease duration
 }
 
 }  // namespace
