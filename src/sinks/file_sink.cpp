@@ -162,43 +162,68 @@ bool file_sink::open_file(std::string* error) {
   return true;
 }
 
-bool file_sink::write(std::string_view data) {
-  std::string error;
-  if (fd_ < 0 && !open_file(&error)) {
+std::size_t file_sink::write(std::string_view data, int* error) {
+  *error = 0;
+  std::string open_error;
+  if (fd_ < 0 && !open_file(&open_error)) {
     if (const auto n = write_log_.allow()) {
-      spdlog::error("file {}: {} ({} since last report)", opts_.path, error, n);
+      spdlog::error("file {}: {} ({} since last report)", opts_.path, open_error, n);
     }
-    return false;
+    *error = EIO;
+    return 0;
   }
-  auto w = write_all(fd_, data);
+  if (!carry_.empty()) {
+    const auto c = write_all(fd_, carry_);
+    carry_.erase(0, c.written);
+    if (c.error != 0) {
+      *error = c.error;
+      return 0;
+    }
+  }
+  const auto w = write_all(fd_, data);
   if (regular_) {
     size_ += w.written;
   }
-  if (w.error == 0) {
+  *error = w.error;
+  return w.written;
+}
+
+bool file_sink::flush(std::size_t* resume) {
+  int error = 0;
+  const std::size_t written = write(buf_, &error);
+  if (error == 0) {
     return true;
   }
-  spdlog::warn("file {}: write failed: {}; reopening", opts_.path, std::strerror(w.error));
-  if (!open_file(&error)) {
-    if (const auto n = write_log_.allow()) {
-      spdlog::error("file {}: {} ({} since last report)", opts_.path, error, n);
+  if (lines_.empty()) {
+    return false;  // only the carry was to be written: *resume stays where it was
+  }
+  // Lines written whole are done; the first one not written whole is where the retry resumes.
+  std::size_t k = 0;
+  while (k < lines_.size() && lines_[k].first <= written) {
+    ++k;
+  }
+  *resume = k < lines_.size() ? lines_[k].second : lines_.back().second + 1;
+  const std::size_t line_start = k > 0 ? lines_[k - 1].first : 0;
+  const std::size_t partial = written - std::min(written, line_start);
+  if (partial > 0 && k < lines_.size()) {
+    struct stat st {};
+    if (regular_ && ::fstat(fd_, &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= partial &&
+        ::ftruncate(fd_, st.st_size - static_cast<off_t>(partial)) == 0) {
+      size_ -= std::min<std::uint64_t>(size_, partial);  // the torn line is gone: written again
+    } else {
+      carry_.assign(buf_, written, lines_[k].first - written);  // finish it first next time
+      ++*resume;
     }
-    ::close(fd_);
-    fd_ = -1;
-    return false;
   }
-  data.remove_prefix(w.written);
-  w = write_all(fd_, data);
-  if (regular_) {
-    size_ += w.written;
+  if (const auto n = write_log_.allow()) {
+    spdlog::error(
+        "file {}: write failed: {} ({} since last report); {} of {} bytes written, retrying the "
+        "rest",
+        opts_.path, std::strerror(error), n, written, buf_.size());
   }
-  if (w.error != 0) {
-    if (const auto n = write_log_.allow()) {
-      spdlog::error("file {}: write failed after reopening: {} ({} since last report)", opts_.path,
-                    std::strerror(w.error), n);
-    }
-    return false;
-  }
-  return true;
+  ::close(fd_);  // reopened by the next write: the path may have been replaced
+  fd_ = -1;
+  return false;
 }
 
 std::string file_sink::backup_name(sys_clock::time_point t) const {
@@ -299,7 +324,8 @@ net::awaitable<send_result> file_sink::send(std::vector<record_ptr> batch) {
   };
 
   buf_.clear();
-  std::size_t buffered_from = start;  // buf_ holds the lines of batch[buffered_from, i)
+  lines_.clear();
+  std::size_t resume = start;
   std::string error;
   for (std::size_t i = start; i < batch.size(); ++i) {
     line_.clear();
@@ -314,19 +340,20 @@ net::awaitable<send_result> file_sink::send(std::vector<record_ptr> batch) {
     line_ += '\n';
     const std::uint64_t pending = size_ + buf_.size();
     if (regular_ && fd_ >= 0 && pending > 0 && pending + line_.size() > opts_.max_bytes) {
-      if (!buf_.empty() && !write(buf_)) {
-        co_return fail_at(buffered_from);
+      if (!buf_.empty() && !flush(&resume)) {
+        co_return fail_at(resume);
       }
       buf_.clear();
-      buffered_from = i;
+      lines_.clear();
       if (!rotate()) {
         co_return fail_at(i);
       }
     }
     buf_ += line_;
+    lines_.emplace_back(buf_.size(), i);
   }
-  if (!buf_.empty() && !write(buf_)) {
-    co_return fail_at(buffered_from);
+  if ((!buf_.empty() || !carry_.empty()) && !flush(&resume)) {
+    co_return fail_at(resume);
   }
   co_return send_result::ok;
 }

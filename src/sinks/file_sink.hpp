@@ -37,8 +37,11 @@ class file_sink final : public sink {
   file_sink& operator=(const file_sink&) = delete;
 
   // Appends the batch as one buffer (two when it crosses a rotation). A template error skips the
-  // record (take_errors). On a write error the file is reopened once; if that fails too the
-  // result is retry, and the retried batch resumes after the records already written.
+  // record (take_errors). On a write error (ENOSPC, EFBIG, EIO ...) the result is retry and the
+  // file is reopened on the next send; the retried batch resumes after the lines already
+  // written, so none is written twice, and none is left torn: a partly written line is cut off
+  // a regular file (ftruncate) and written whole on the retry; on a pipe, where nothing can be
+  // taken back, its remaining bytes are written first on the retry.
   net::awaitable<send_result> send(std::vector<record_ptr> batch) override;
   net::awaitable<void> close(std::chrono::steady_clock::time_point deadline) override;
   std::uint64_t take_errors() override;
@@ -49,7 +52,12 @@ class file_sink final : public sink {
  private:
   file_sink(options o, line_format format);
   bool open_file(std::string* error);
-  bool write(std::string_view data);
+  // Writes data (after any carry_), returns the bytes of data that were written; the error
+  // (errno) in *error, 0 when all was written.
+  std::size_t write(std::string_view data, int* error);
+  // Writes buf_ (the lines of batch records lines_[i].second); false after a failure, with
+  // *resume the index of the first record to write again.
+  bool flush(std::size_t* resume);
   bool rotate();
   std::string backup_name(std::chrono::system_clock::time_point t) const;
   void remove_old_backups();
@@ -61,6 +69,8 @@ class file_sink final : public sink {
   bool regular_ = false;
   std::uint64_t size_ = 0;  // bytes in the current file (regular files only)
   std::string buf_;
+  std::vector<std::pair<std::size_t, std::size_t>> lines_;  // (end offset in buf_, record index)
+  std::string carry_;  // the rest of a line torn on a non-regular file: written first
   std::string line_;
   std::uint64_t errors_ = 0;
 

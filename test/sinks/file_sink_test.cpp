@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -264,6 +266,34 @@ TEST_F(FileSinkTest, WriteErrorReturnsRetry) {
   auto s = open(o);
   ASSERT_TRUE(s);
   EXPECT_EQ(send_now(ioc, *s, records(1, 2)), send_result::retry);
+}
+
+// Verifies that a write that fails midway (here EFBIG at a file size limit, as ENOSPC on a full
+// disk) neither duplicates nor tears lines: the file keeps only whole lines, and the retried
+// batch writes each remaining line once, in order.
+TEST_F(FileSinkTest, PartialWriteIsRetriedWithoutDuplicatesOrTornLines) {
+  auto s = open(opts());
+  ASSERT_TRUE(s);
+  const auto batch = records(10, 60);  // 51 lines of equal length
+  const std::uint64_t line = make_record(10)->line.size() + 1;
+  // Room for 20 lines and half of the 21st.
+  const rlim_t cap = static_cast<rlim_t>(20 * line + line / 2);
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  rlimit capped = saved;
+  capped.rlim_cur = cap;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &capped), 0);
+  const auto first = send_now(ioc, *s, batch);
+  const auto size_at_failure = fs::file_size(opts().path);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(first, send_result::retry);
+  EXPECT_EQ(size_at_failure, 20 * line);  // the torn half line was cut off
+  // The receiver retries the same batch.
+  EXPECT_EQ(send_now(ioc, *s, batch), send_result::ok);
+  s.reset();
+  EXPECT_EQ(split_lines(read_file(opts().path)), lines_of(batch));
 }
 
 // Verifies that a path that cannot be opened is reported, not crashed on.
