@@ -228,6 +228,7 @@ int run(const flags& f) {
   }
 
   server::add_metrics_route(server, metrics);
+  server.set_failure_check([&pipe] { return pipe.failure(); });  // a dead sender: not ready
   try {
     const auto port = server.start();
     spdlog::info("serving /metrics, /-/healthy, /-/ready on {} (port {})", f.metrics_address, port);

@@ -80,4 +80,13 @@ net::awaitable<void> pipeline::stop(time_point deadline) {
   }
 }
 
+std::string pipeline::failure() const {
+  for (const auto& r : receivers_) {
+    if (auto f = r->failure(); !f.empty()) {
+      return f;
+    }
+  }
+  return {};
+}
+
 }  // namespace ke::pipeline

@@ -63,6 +63,8 @@ class pipeline {
   net::awaitable<void> stop(time_point deadline);
 
   const std::vector<std::unique_ptr<receiver>>& receivers() const { return receivers_; }
+  // The first receiver that can no longer deliver, "" when all can (readiness).
+  std::string failure() const;
 
  private:
   // The dispatcher over the receivers added so far (made at the first record).

@@ -103,6 +103,7 @@ void receiver::start() {
         std::rethrow_exception(e);
       } catch (const std::exception& x) {
         spdlog::error("receiver {}: drain stopped: {}", name_, x.what());
+        failure_ = "receiver " + name_ + ": drain stopped: " + x.what();
       }
     }
     if (abandoned_) {
@@ -112,6 +113,8 @@ void receiver::start() {
     drained_.notify_all();
   });
 }
+
+std::string receiver::failure() const { return failure_.empty() ? sink_->failure() : failure_; }
 
 void receiver::give_up(std::size_t in_flight) {
   const std::size_t n = in_flight + queue_.size();

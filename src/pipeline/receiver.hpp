@@ -67,6 +67,9 @@ class receiver {
   // What cannot be delivered by then is counted dropped (reason "shutdown") and logged.
   net::awaitable<void> stop(std::chrono::steady_clock::time_point deadline);
 
+  // Non-empty when this receiver can no longer deliver: its drain died, or its sink says so.
+  std::string failure() const;
+
   // Replaces the retry backoff (default 100ms..30s, full jitter). For tests and tuning.
   void set_backoff(ke::backoff b) { backoff_ = std::move(b); }
 
@@ -98,6 +101,7 @@ class receiver {
   bool accepting_ = true;
   bool stopping_ = false;
   bool finished_ = false;              // the drain coroutine has returned
+  std::string failure_;                // why the drain died (see failure())
   bool abandoned_ = false;             // stop() hit its deadline before the drain finished
   bool drain_waiting_ = false;         // the drain coroutine sleeps on have_records_
   std::size_t producers_waiting_ = 0;  // push() callers sleeping on have_room_

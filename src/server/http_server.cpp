@@ -238,6 +238,7 @@ struct server_core : std::enable_shared_from_this<server_core> {
   // path -> method -> route
   std::map<std::string, std::map<std::string, route_entry>, std::less<>> routes;
   std::atomic<bool> ready{false};
+  std::function<std::string()> failure_check;  // set before start()
 
   // Accessed only on `strand` once started.
   std::optional<tcp::acceptor> acceptor;
@@ -502,6 +503,11 @@ void server_core::configure(diagnostics& problems) {
   routes["/-/ready"]["GET"].h = [self = this](const request&) -> net::awaitable<response> {
     // `self` is the impl, which outlives every request (sessions hold it).
     if (self->ready.load()) {
+      if (self->failure_check) {
+        if (auto f = self->failure_check(); !f.empty()) {
+          co_return text_response(http::status::service_unavailable, f + "\n");
+        }
+      }
       co_return text_response(http::status::ok, "OK");
     }
     co_return text_response(http::status::service_unavailable, "Service Unavailable\n");
@@ -858,6 +864,10 @@ void http_server::add_route(std::string method_and_path, handler h, route_option
 }
 
 void http_server::set_ready(bool ready) { impl_->ready.store(ready); }
+
+void http_server::set_failure_check(std::function<std::string()> failure) {
+  impl_->failure_check = std::move(failure);
+}
 
 unsigned short http_server::start() { return impl_->start(); }
 

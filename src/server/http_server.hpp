@@ -78,6 +78,9 @@ class http_server {
                  route_options ro = {});  // e.g. "GET /metrics"
   // /-/ready answers 200 only when true (503 before); /-/healthy always 200. Any thread.
   void set_ready(bool ready);
+  // While ready, a non-empty answer of `failure` (asked on each /-/ready, on the io thread) turns
+  // /-/ready into 503 with that text: a part that can no longer work (a dead sender).
+  void set_failure_check(std::function<std::string()> failure);
 
   // Binds and starts accepting; returns the bound port (useful with port 0 in tests). Throws
   // std::system_error when the address cannot be resolved or bound, std::logic_error when the

@@ -51,6 +51,9 @@ class sink {
   // (also counted in send_event_errors); the null sink for unsupported kinds says
   // "unsupported_sink".
   virtual std::string_view drop_reason() const { return "rejected"; }
+  // Non-empty when the sink can no longer deliver (an internal loop died): the exporter's
+  // /-/ready then answers 503 with it, so the failure is seen, not silent. Default: never.
+  virtual std::string failure() const { return {}; }
 
   // Acknowledgements (see delivery_observer). Set before the first send; the observer must
   // outlive the sink's close(). Sinks that report deliveries themselves (batching sinks that

@@ -122,5 +122,17 @@ TEST_F(PipelineTest, SlowSourceGetsHalfTheBudget) {
   test::drain(ioc);
 }
 
+// Verifies that a receiver that can no longer deliver is reported (readiness asks this): a sink
+// that says it failed. (A sink whose send throws is retried by its receiver, which stays up.)
+TEST_F(PipelineTest, FailureNamesTheReceiverThatCannotDeliver) {
+  p->start();
+  EXPECT_EQ(p->failure(), "");
+  sb->failure = "loki b: the send loop stopped";
+  EXPECT_EQ(p->failure(), "loki b: the send loop stopped");
+  sb->failure.clear();
+  EXPECT_EQ(p->failure(), "");
+  EXPECT_TRUE(stop_now());
+}
+
 }  // namespace
 }  // namespace ke::pipeline

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <stdexcept>
 
 #include "test_support.hpp"
@@ -596,6 +597,26 @@ TEST(HttpServer, ConnectionsOverTheLimitAreClosed) {
   EXPECT_TRUE(extra.request(http::verb::get, "/-/healthy", res));
   ASSERT_FALSE(a.request(http::verb::get, "/-/healthy", res));
   EXPECT_EQ(res.result(), http::status::ok);
+}
+
+// Verifies that /-/ready turns 503 with the reason while the failure check reports one.
+TEST(HttpServer, ReadyReportsAFailure) {
+  running_server s(loopback_options());
+  std::atomic<bool> failed{false};  // the server answers on its own thread
+  s.server().set_failure_check([&failed] {
+    return failed.load() ? std::string("loki l: the send loop stopped") : std::string();
+  });
+  s.server().set_ready(true);
+  const auto port = s.start();
+  client c;
+  ASSERT_FALSE(c.connect(port));
+  client_response res;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/ready", res));
+  EXPECT_EQ(res.result(), http::status::ok);
+  failed = true;
+  ASSERT_FALSE(c.request(http::verb::get, "/-/ready", res));
+  EXPECT_EQ(res.result(), http::status::service_unavailable);
+  EXPECT_EQ(res.body(), "loki l: the send loop stopped\n");
 }
 
 }  // namespace

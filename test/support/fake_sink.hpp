@@ -42,6 +42,7 @@ struct fake_state {
   std::size_t completed = 0;
   std::size_t closes = 0;
   std::uint64_t errors = 0;  // handed out by take_errors
+  std::string failure;       // what failure() says
   net::steady_timer gate;
 
   void release() {
@@ -78,6 +79,7 @@ class fake_sink final : public sink {
     co_return;
   }
   std::uint64_t take_errors() override { return std::exchange(st_->errors, 0); }
+  std::string failure() const override { return st_->failure; }
 
  private:
   std::shared_ptr<fake_state> st_;

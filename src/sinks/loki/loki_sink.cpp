@@ -219,8 +219,28 @@ loki_sink::loki_sink(net::any_io_executor ex, parts p, ke::metrics& m)
     spdlog::info("loki {}: {} batch(es), {} bytes in the spool {} will be replayed first", name_,
                  spool_->batches(), spool_->bytes(), spool_->dir());
   }
-  net::co_spawn(ex_, pump(), net::detached);
-  net::co_spawn(ex_, batch_timer(), net::detached);
+  // A loop that throws (a bug, or an unexpected library error) must not stop delivery in
+  // silence: it is logged and reported through failure() (/-/ready 503), and close() does not
+  // wait for it.
+  auto died = [this](const char* loop, bool* done) {
+    return [this, loop, done](const std::exception_ptr& e) {
+      if (!e) {
+        return;
+      }
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        failure_ = std::string("loki ") + name_ + ": the " + loop + " stopped: " + x.what();
+      } catch (...) {
+        failure_ = std::string("loki ") + name_ + ": the " + loop + " stopped";
+      }
+      spdlog::error("{}; nothing more is delivered by this receiver", failure_);
+      *done = true;
+      wake(done_);
+    };
+  };
+  net::co_spawn(ex_, pump(), died("send loop", &pump_done_));
+  net::co_spawn(ex_, batch_timer(), died("batch timer", &timer_done_));
 }
 
 loki_sink::~loki_sink() {

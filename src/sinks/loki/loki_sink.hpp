@@ -89,6 +89,7 @@ class loki_sink final : public sink {
   net::awaitable<send_result> send(std::vector<record_ptr> batch) override;
   net::awaitable<void> close(std::chrono::steady_clock::time_point deadline) override;
   std::uint64_t take_errors() override;
+  std::string failure() const override { return failure_; }
   bool reports_delivery() const override { return true; }
 
   // Introspection for tests and the outage benchmark.
@@ -160,6 +161,7 @@ class loki_sink final : public sink {
   net::steady_timer room_;
   net::steady_timer done_;
   bool closing_ = false;
+  std::string failure_;  // a loop that died (see sink::failure)
   bool pump_done_ = false;
   bool timer_done_ = false;
   bool send_waiting_ = false;
