@@ -345,10 +345,17 @@ net::awaitable<response> ingest::handle(const request& req) {
   po.source_position_prefix = "ingest:" + std::to_string(++next_request_);
   auto parsed = text ? parse_text(req.body(), meta, po) : parse_json(req.body(), meta, po);
   if (!parsed.ok()) {
-    spdlog::info("kube-bench ingest: 400 from node {}: {}", meta.node_name,
-                 parsed.error.to_string());
-    co_return reply(http::status::bad_request,
-                    {{"error", parsed.error.to_string()}, {"offset", parsed.error.offset}});
+    const auto status =
+        parsed.error.too_large ? http::status::payload_too_large : http::status::bad_request;
+    spdlog::info("kube-bench ingest: {} from node {}: {}", static_cast<unsigned>(status),
+                 meta.node_name, parsed.error.to_string());
+    std::string error = parsed.error.to_string();
+    if (parsed.error.too_large) {
+      error +=
+          " (the limit is ingest.maxChecks, at most the largest receiver queue.maxRecords: a "
+          "report is taken whole or not at all)";
+    }
+    co_return reply(status, {{"error", error}, {"offset", parsed.error.offset}});
   }
   const report& rep = *parsed.value;
   if (auto bad = check_label_value("target", rep.target, 253)) {

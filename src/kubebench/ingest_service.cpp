@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -145,7 +146,14 @@ std::unique_ptr<ingest_service> ingest_service::create(
   ingest_options io;
   io.allowed_service_accounts = in.allowed_service_accounts;
   io.parse.stream_labels = cfg.kube_bench.stream_labels;
-  io.parse.max_checks = in.max_checks;
+  // A report must fit, all at once, in a receiver's queue: more checks than the largest
+  // queue.maxRecords can never be admitted, so such a report is refused while counting, before a
+  // single record is built (not after building all of them, as the pipeline's admission would).
+  std::size_t largest_queue = 0;
+  for (const auto& r : cfg.receivers) {
+    largest_queue = std::max(largest_queue, r.queue.max_records);
+  }
+  io.parse.max_checks = largest_queue > 0 ? std::min(in.max_checks, largest_queue) : in.max_checks;
   switch (in.auth_mode) {
     case config::ingest_auth_mode::none:
       io.mode = auth_mode::none;

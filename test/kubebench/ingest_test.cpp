@@ -193,6 +193,17 @@ TEST_F(IngestTest, RefusedReportIsShippedOnRetry) {
   EXPECT_FALSE(submitted_.empty());
 }
 
+// Verifies that a report over the check limit is 413 (counted before any record is built), not
+// 400, and nothing is submitted.
+TEST_F(IngestTest, ReportOverTheCheckLimitIs413) {
+  ingest_options o;
+  o.parse.max_checks = 2;
+  make(o);
+  const auto res = post("/api/v1/kube-bench?node=wk1", read("result.json"));  // 3 checks
+  EXPECT_EQ(res.result(), http::status::payload_too_large) << res.body();
+  EXPECT_TRUE(submitted_.empty());
+}
+
 // Verifies that TokenReview results are cached (errors are not).
 TEST_F(IngestTest, ReviewsAreCached) {
   make({});
