@@ -104,43 +104,12 @@ std::string parse_error::to_string() const {
   return "at byte " + std::to_string(offset) + ": " + reason;
 }
 
-std::optional<std::size_t> json_too_deep(std::string_view body, std::size_t max_depth) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    const char ch = body[i];
-    if (in_string) {
-      if (ch == '\\') {
-        ++i;
-      } else if (ch == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (ch) {
-      case '"':
-        in_string = true;
-        break;
-      case '[':
-      case '{':
-        if (++depth > max_depth) {
-          return i;
-        }
-        break;
-      case ']':
-      case '}':
-        if (depth > 0) {
-          --depth;
-        }
-        break;
-      default:
-        break;
-    }
-  }
-  return std::nullopt;
-}
+namespace {
 
-std::optional<parse_error> json_bad_number(std::string_view body) {
+// Calls f(i) for the index of each byte outside JSON strings, in order (f may move i forward to
+// skip a token); returns f's first result.
+template <class R, class F>
+std::optional<R> scan_outside_strings(std::string_view body, F f) {
   bool in_string = false;
   for (std::size_t i = 0; i < body.size(); ++i) {
     const char ch = body[i];
@@ -156,8 +125,35 @@ std::optional<parse_error> json_bad_number(std::string_view body) {
       in_string = true;
       continue;
     }
+    if (auto r = f(i)) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::size_t> json_too_deep(std::string_view body, std::size_t max_depth) {
+  std::size_t depth = 0;
+  return scan_outside_strings<std::size_t>(body, [&](std::size_t& i) -> std::optional<std::size_t> {
+    const char ch = body[i];
+    if (ch == '[' || ch == '{') {
+      if (++depth > max_depth) {
+        return i;
+      }
+    } else if ((ch == ']' || ch == '}') && depth > 0) {
+      --depth;
+    }
+    return std::nullopt;
+  });
+}
+
+std::optional<parse_error> json_bad_number(std::string_view body) {
+  return scan_outside_strings<parse_error>(body, [&](std::size_t& i) -> std::optional<parse_error> {
+    const char ch = body[i];
     if (ch != '-' && (ch < '0' || ch > '9')) {
-      continue;
+      return std::nullopt;
     }
     std::size_t end = i;
     bool integer = true;
@@ -171,33 +167,30 @@ std::optional<parse_error> json_bad_number(std::string_view body) {
       ++end;
     }
     const std::string_view token = body.substr(i, end - i);
+    const auto bad = [&](const char* why) {
+      return parse_error{i, "number " + std::string(token.substr(0, 40)) +
+                                (token.size() > 40 ? "..." : "") + " is " + why};
+    };
     const char* first = token.data();
     const char* last = token.data() + token.size();
     if (integer) {
       std::int64_t v = 0;
-      const auto [ptr, ec] = std::from_chars(first, last, v);
-      if (ec == std::errc::result_out_of_range) {
-        return parse_error{i, "number " + std::string(token.substr(0, 40)) +
-                                  (token.size() > 40 ? "..." : "") +
-                                  " is outside the 64-bit integer range"};
+      if (std::from_chars(first, last, v).ec == std::errc::result_out_of_range) {
+        return bad("outside the 64-bit integer range");
       }
     } else {
       double v = 0;
       const auto [ptr, ec] = std::from_chars(first, last, v);
       if (ec == std::errc::result_out_of_range) {
-        return parse_error{i, "number " + std::string(token.substr(0, 40)) +
-                                  (token.size() > 40 ? "..." : "") +
-                                  " is out of range (overflows or underflows a double)"};
+        return bad("out of range (overflows or underflows a double)");
       }
       if (ec == std::errc() && ptr == last && !(v >= -0x1p63 && v < 0x1p63)) {
-        return parse_error{i, "number " + std::string(token.substr(0, 40)) +
-                                  (token.size() > 40 ? "..." : "") +
-                                  " is outside the 64-bit integer range"};
+        return bad("outside the 64-bit integer range");
       }
     }
     i = end - 1;  // malformed tokens are the JSON parser's to report
-  }
-  return std::nullopt;
+    return std::nullopt;
+  });
 }
 
 std::optional<std::string> check_label_value(std::string_view what, std::string_view value,
