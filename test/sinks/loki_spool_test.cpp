@@ -139,6 +139,35 @@ TEST_F(LokiSpoolTest, CleansTmpAndSkipsCorrupt) {
   EXPECT_TRUE(moved);
 }
 
+// Verifies that a batch file that cannot be read for now (an I/O error; here a directory in its
+// place, read() gives EISDIR) is not taken for damage: it is not moved aside, front() says why,
+// and once readable again the batch is replayed.
+TEST_F(LokiSpoolTest, TransientReadErrorIsNotCorruption) {
+  std::string error;
+  auto s = spool::open(dir_, 1 << 20, &error);
+  ASSERT_TRUE(s) << error;
+  ASSERT_TRUE(s->append(body("one"), 1, 3, &error)) << error;
+  std::string batch_file;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    if (e.path().extension() == ".batch") {
+      batch_file = e.path().string();
+    }
+  }
+  ASSERT_FALSE(batch_file.empty());
+  std::filesystem::rename(batch_file, batch_file + ".away");
+  std::filesystem::create_directory(batch_file);
+  EXPECT_FALSE(s->front());
+  EXPECT_EQ(s->read_error(), EISDIR);
+  EXPECT_EQ(s->corrupt(), 0u);
+  EXPECT_EQ(s->batches(), 1u);
+  std::filesystem::remove(batch_file);
+  std::filesystem::rename(batch_file + ".away", batch_file);
+  const auto b = s->front();
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->body.body, "one");
+  EXPECT_EQ(s->read_error(), 0);
+}
+
 // Verifies that an unusable directory is reported.
 TEST_F(LokiSpoolTest, UnusableDirectory) {
   std::ofstream(dir_ + "/file") << "x";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/thread_pool.hpp>
+#include <cstring>
 #include <utility>
 #include <variant>
 
@@ -492,6 +493,21 @@ net::awaitable<void> loki_sink::pump() {
         update_gauges();
       }
       if (!sb) {
+        if (const int e = spool_->read_error(); e != 0) {
+          // Not damage (that was moved aside above): an I/O error that may pass. The file stays;
+          // try again in a second rather than spin or give up on it.
+          if (const auto n = spool_log_.allow()) {
+            spdlog::error(
+                "loki {}: cannot read the spool's oldest batch: {} ({} time(s) since "
+                "the last report); retrying",
+                name_, std::strerror(e), n);
+          }
+          pump_wake_.expires_after(std::chrono::seconds(1));
+          co_await sleep_on(pump_wake_);
+          if (closing_) {
+            break;
+          }
+        }
         continue;
       }
       c.b.body = std::move(sb->body);

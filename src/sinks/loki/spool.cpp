@@ -47,15 +47,18 @@ bool fsync_dir(const std::string& dir) {
   return ok;
 }
 
-bool read_file(const std::string& path, std::string& out) {
+// 0 when read (whole), else the errno: ENOENT for a file that is gone, anything else an I/O
+// error that may pass (EIO, EMFILE, ENOMEM ...) and must not be taken for damage.
+int read_file(const std::string& path, std::string& out) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return false;
+    return errno;
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
+    const int e = errno;
     ::close(fd);
-    return false;
+    return e;
   }
   out.resize(static_cast<std::size_t>(st.st_size));
   std::size_t done = 0;
@@ -64,14 +67,19 @@ bool read_file(const std::string& path, std::string& out) {
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (n <= 0) {
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return e;
+    }
+    if (n == 0) {
       break;
     }
     done += static_cast<std::size_t>(n);
   }
   ::close(fd);
   out.resize(done);
-  return true;
+  return 0;
 }
 
 // Parses "<20 digits>.<ext>"; 0 when the name does not match.
@@ -238,7 +246,14 @@ std::optional<spooled_batch> spool::front() {
     const item it = items_.front();
     const std::string path = path_of(it.seq, ".batch");
     std::string data;
-    bool ok = read_file(path, data) && data.compare(0, magic.size(), magic) == 0;
+    const int read_error = read_file(path, data);
+    if (read_error != 0 && read_error != ENOENT) {
+      // Not damage: the file stays, and the caller retries later (read_error()).
+      last_read_error_ = read_error;
+      return std::nullopt;
+    }
+    last_read_error_ = 0;
+    bool ok = read_error == 0 && data.compare(0, magic.size(), magic) == 0;
     spooled_batch b;
     b.seq = it.seq;
     if (ok) {

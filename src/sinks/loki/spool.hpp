@@ -51,8 +51,14 @@ class spool {
   // Like append, but the batch goes before every other one (the batch that was in flight at
   // shutdown, older than what was spooled meanwhile).
   bool prepend(const payload& p, std::size_t entries, std::size_t bytes, std::string* error);
-  // Reads the oldest batch; nullopt when empty. Corrupt files are moved aside and skipped.
+  // Reads the oldest batch; nullopt when empty. Damaged files (bad header, wrong size) are moved
+  // aside and skipped; a file that cannot be read now (an I/O error) stays where it is: nullopt,
+  // with read_error() its errno, to try again later.
   std::optional<spooled_batch> front();
+  int read_error() const {
+    std::lock_guard lock(mu_);
+    return last_read_error_;
+  }
   // Removes batch seq (the one front() returned) after it was delivered or given up.
   void remove(std::uint64_t seq);
 
@@ -84,6 +90,7 @@ class spool {
   std::uint64_t bytes_ = 0;
   // Fresh spools start numbering at 2^32, leaving room below for prepend().
   std::uint64_t next_seq_ = std::uint64_t{1} << 32;
+  int last_read_error_ = 0;
   std::uint64_t corrupt_ = 0;
 };
 
