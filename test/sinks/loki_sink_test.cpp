@@ -475,6 +475,8 @@ TEST_F(LokiSinkTest, FullMemoryQueuePushesBack) {
   EXPECT_EQ(send(*s, recs(50, 10)), send_result::retry);
   loki_->up();
   ASSERT_TRUE(stored(50));
+  // Loki has them; the sink frees their memory once it has read Loki's answer.
+  ASSERT_TRUE(idle(*s));
   EXPECT_EQ(send(*s, recs(50, 10)), send_result::ok);
   ASSERT_TRUE(stored(60));
   expect_all_in_order(60);
