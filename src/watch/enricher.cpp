@@ -43,7 +43,7 @@ std::string gv_path(const std::string& api_version) {
 }  // namespace
 
 enricher::enricher(kube::api_client& api, clock& c, ke::metrics* m, enricher_options opt)
-    : api_(api), clock_(c), metrics_(m), opt_(opt), cache_(opt.cache_size) {}
+    : api_(api), clock_(c), metrics_(m), opt_(opt), cache_(opt.cache_size), gone_(opt.cache_size) {}
 
 void enricher::report(bool severe, const std::string& what) {
   ++stats_.failures;
@@ -268,7 +268,11 @@ net::awaitable<std::optional<involved_object_meta>> enricher::lookup(const json&
   const std::string key = str(involved, "uid") + "/" + str(involved, "resourceVersion");
   const bool cacheable = !str(involved, "uid").empty();
   if (cacheable) {
-    if (const auto* hit = cache_.get(key)) {
+    const auto* hit = cache_.get(key);
+    if (hit == nullptr) {
+      hit = gone_.get(str(involved, "uid"));
+    }
+    if (hit != nullptr) {
       ++stats_.hits;
       if (metrics_ != nullptr) {
         metrics_->kube_api_read_cache_hits.inc();
@@ -303,6 +307,9 @@ net::awaitable<std::optional<involved_object_meta>> enricher::lookup(const json&
   if (cacheable) {
     if (result) {
       cache_.put(key, *result);
+      if (result->deleted && result->labels.empty()) {
+        gone_.put(str(involved, "uid"), *result);  // 404 or replaced: that uid never returns
+      }
     }
     in_flight_.erase(key);
   }

@@ -10,6 +10,9 @@
 //   kube_api_read_cache_misses. Concurrent lookups of one key share one GET.
 // - An object that is gone (404), being deleted (deletionTimestamp), or replaced by a new
 //   object of the same name (another uid) gives deleted: true (labels only in the second case).
+//   A uid found gone (404 or replaced) never comes back: it is remembered by uid alone (an LRU
+//   of cache_size uids), so later events about it, whatever resourceVersion they carry, need no
+//   request (events outlive their pods; each event names the object's version of its time).
 // - GETs go through the API client's token bucket (kubeQPS/kubeBurst). A lookup never waits
 //   for the bucket longer than max_rate_wait: beyond that it is given up (the record is
 //   shipped without labels, and a rate-limited warning says to raise kubeQPS/kubeBurst), so a
@@ -94,6 +97,7 @@ class enricher {
   ke::metrics* metrics_;
   enricher_options opt_;
   lru_cache<involved_object_meta> cache_;
+  lru_cache<involved_object_meta> gone_;  // by uid: objects found gone (see above)
   std::map<std::string, group_version> discovery_;
   std::map<std::string, std::shared_ptr<flight>> in_flight_;
   std::map<std::string, std::shared_ptr<flight>> discovery_flights_;

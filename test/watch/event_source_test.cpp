@@ -371,6 +371,27 @@ TEST_F(EventSourceTest, EnrichmentMarksDeletedObjects) {
   EXPECT_EQ(records[2]->doc["involvedObject"]["labels"]["app"], "web");
 }
 
+// Verifies that a pod found gone is not looked up again: events outlive their pods and each names
+// the pod's resourceVersion of its time, so the uid alone is remembered. (Before: one GET per
+// event, each waiting for the kubeQPS token bucket.)
+TEST_F(EventSourceTest, GoneObjectIsLookedUpOnce) {
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  for (int i = 0; i < 6; ++i) {
+    auto e = fake_apiserver::make_event("default", "gone." + std::to_string(i), "BackOff", "x");
+    e["involvedObject"] = {{"kind", "Pod"},     {"apiVersion", "v1"},
+                           {"name", "gone"},    {"namespace", "default"},
+                           {"uid", "gone-uid"}, {"resourceVersion", std::to_string(100 + i)}};
+    server->create_event(e);
+    ASSERT_TRUE(wait([&] { return records.size() == static_cast<std::size_t>(i + 1); }));
+  }
+  EXPECT_EQ(gets("/api/v1/namespaces/default/pods/gone"), 1u);
+  for (const auto& r : records) {
+    EXPECT_EQ(r->doc["involvedObject"]["deleted"], true);
+  }
+  EXPECT_EQ(metrics.kube_api_read_cache_hits.value(), 5);
+}
+
 // Verifies that discovery is not repeated per event: a kind unknown to a cached group/version
 // refreshes it at most once per refresh interval.
 TEST_F(EventSourceTest, DiscoveryRefreshOnMissIsBounded) {
