@@ -1121,9 +1121,12 @@ class HelmInstallTest(unittest.TestCase):
                      "versions": [{"name": version, "served": True, "storage": True, "schema": {
                          "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}},
             expect=(201, 409))
-        poll(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
-                         self.kube.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-                         .get("status", {}).get("conditions", [])), 60, 0.2, f"CRD {name} established")
+        def established():
+            crd = self.kube.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+            # a CRD just created may have no status (or null conditions) yet
+            conditions = (crd.get("status") or {}).get("conditions") or []
+            return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+        poll(established, 60, 0.2, f"CRD {name} established")
         poll(lambda: self.kube.get(f"/apis/{group}/{version}", expect=(200, 404)), 60, 0.2, f"{group}/{version} served")
 
     def test_every_option_is_accepted_by_the_api_server(self):
