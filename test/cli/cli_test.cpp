@@ -1,6 +1,7 @@
 // Runs the built kube-event-exporter binary: flags in Go's forms, check-config, route-test.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -25,18 +26,26 @@ std::string slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Temp file names of this process: ctest runs the tests of this file as parallel processes, which
+// must not share (and so overwrite) each other's files.
+std::string temp_path(const std::string& name) {
+  return testing::TempDir() + "/ke-cli-" + std::to_string(::getpid()) + "-" + name;
+}
+
 result run(const std::string& args) {
-  auto dir = testing::TempDir();
-  auto out = dir + "/cli.out", err = dir + "/cli.err";
+  const auto out = temp_path("out"), err = temp_path("err");
   auto cmd = std::string(KE_BINARY) + " " + args + " >" + out + " 2>" + err;
   int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(out), slurp(err)};
+  result r{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(out), slurp(err)};
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  return r;
 }
 
 std::string data(const std::string& name) { return std::string(KE_TEST_DATA) + "/cli/" + name; }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  auto path = testing::TempDir() + "/" + name;
+  auto path = temp_path(name);
   std::ofstream(path) << text;
   return path;
 }
