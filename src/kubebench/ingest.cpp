@@ -1,11 +1,13 @@
 #include "kubebench/ingest.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 
 namespace ke::kubebench {
 
@@ -16,9 +18,19 @@ using server::response;
 
 std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
 
-std::string sha256_hex(std::string_view data) {
+// SHA-256 of the parts as if concatenated (each followed by a 0 byte when separated), hex.
+std::string sha256_hex(std::initializer_list<std::string_view> parts, bool separated = false) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                    &EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  for (const auto part : parts) {
+    EVP_DigestUpdate(ctx.get(), part.data(), part.size());
+    if (separated) {
+      EVP_DigestUpdate(ctx.get(), "", 1);
+    }
+  }
+  EVP_DigestFinal_ex(ctx.get(), digest, nullptr);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   for (const unsigned char b : digest) {
@@ -201,7 +213,7 @@ net::awaitable<ingest::auth_outcome> ingest::authenticate(const request& req) {
     co_return out;
   }
   // tokenReview, cached by the token's digest (the token itself is not kept).
-  const auto key = sha256_hex(token);
+  const auto key = sha256_hex({token});
   const auto now = std::chrono::steady_clock::now();
   review_result rr;
   if (auto it = review_cache_.find(key); it != review_cache_.end() && it->second.expires > now) {
@@ -317,19 +329,9 @@ net::awaitable<response> ingest::handle(const request& req) {
   }
 
   const auto now = std::chrono::steady_clock::now();
-  std::string digest_input;
-  digest_input.reserve(req.body().size() + meta.node_name.size() + meta.target.size() +
-                       meta.syntax.size() + 8);
-  for (const std::string* part : {&meta.node_name, &meta.target, &meta.syntax}) {
-    digest_input += *part;
-    digest_input += '\0';
-  }
-  digest_input += text ? "text" : "json";
-  digest_input += '\0';
-  digest_input += req.body();
-  const std::string digest = sha256_hex(digest_input);
-  digest_input.clear();
-  digest_input.shrink_to_fit();
+  // Hashed in place: the body (up to maxBodyBytes) is not copied.
+  const std::string digest = sha256_hex(
+      {meta.node_name, meta.target, meta.syntax, text ? "text" : "json", req.body()}, true);
   if (auto it = accepted_.find(digest); it != accepted_.end() && it->second.expires > now) {
     spdlog::info("kube-bench ingest: node {}: the same report again (a retry?); not shipped twice",
                  meta.node_name);

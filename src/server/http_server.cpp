@@ -88,6 +88,13 @@ response text_response(http::status status, std::string body,
   return res;
 }
 
+// 503 with Retry-After: a limit of the server (bodies in flight, password checks) is reached.
+response busy_response() {
+  auto res = text_response(http::status::service_unavailable, "Service Unavailable\n");
+  res.set(http::field::retry_after, "1");
+  return res;
+}
+
 // Go's net.SplitHostPort rules: "host:port", "[v6]:port", ":port". An empty port means 0.
 bool split_host_port(std::string_view addr, std::string& host, std::string& port,
                      std::string& err) {
@@ -234,7 +241,6 @@ struct server_core : std::enable_shared_from_this<server_core> {
   std::atomic<std::size_t> pending_passwords{0};
   std::atomic<std::size_t> body_bytes{0};
   log_limiter refused_log;  // connections over max_connections (accept strand only)
-  std::uint64_t refused_connections = 0;
   // path -> method -> route
   std::map<std::string, std::map<std::string, route_entry>, std::less<>> routes;
   std::atomic<bool> ready{false};
@@ -332,9 +338,7 @@ class session final : public connection, public std::enable_shared_from_this<ses
         parser.body_limit(limit);  // chunked bodies
         reserved = length ? static_cast<std::size_t>(*length) : limit;
         if (!server_->reserve_body(reserved)) {
-          auto busy = text_response(http::status::service_unavailable, "Service Unavailable\n");
-          busy.set(http::field::retry_after, "1");
-          co_await refuse(std::move(busy));
+          co_await refuse(busy_response());
           co_return;
         }
       }
@@ -657,7 +661,6 @@ void server_core::start_session(tcp::socket socket) {
   if (open_connections() >= opt.max_connections) {
     // Closed at once: nothing is read or allocated for it. (A 503 would need a read of the
     // request first, which is what an overload must not cost.)
-    ++refused_connections;
     if (const auto n = refused_log.allow()) {
       spdlog::warn("http server {}: {} connection(s) refused: {} open (max_connections)",
                    opt.address_name, n, opt.max_connections);
@@ -747,8 +750,7 @@ net::awaitable<std::optional<response>> server_core::admit(const request& req,
   if (auth) {
     const auto v = co_await check_password(std::string(to_std(req[http::field::authorization])));
     if (v == basic_auth::needs_hash) {
-      refused = text_response(http::status::service_unavailable, "Service Unavailable\n");
-      refused->set(http::field::retry_after, "1");
+      refused = busy_response();
     } else if (v == basic_auth::denied) {
       refused = text_response(http::status::unauthorized, "Unauthorized\n");
       refused->set(http::field::www_authenticate, "Basic");

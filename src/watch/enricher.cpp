@@ -169,12 +169,15 @@ net::awaitable<std::optional<involved_object_meta>> enricher::fetch(const json& 
     api_version = "v1";
   }
   const std::string gvk = api_version + "/" + kind;
+  const auto count_forbidden = [&] {
+    ++stats_.forbidden;
+    if (metrics_ != nullptr) {
+      metrics_->lookups_forbidden(api_version, kind).Increment();
+    }
+  };
   if (auto f = forbidden_.find(gvk); f != forbidden_.end()) {
     if (clock_.now() - f->second < opt_.forbidden_ttl) {
-      ++stats_.forbidden;
-      if (metrics_ != nullptr) {
-        metrics_->lookups_forbidden(api_version, kind).Increment();
-      }
+      count_forbidden();
       co_return std::nullopt;
     }
     forbidden_.erase(f);  // try again: RBAC may have been granted meanwhile
@@ -215,10 +218,7 @@ net::awaitable<std::optional<involved_object_meta>> enricher::fetch(const json& 
     co_return gone;
   }
   if (res.status == 403) {
-    ++stats_.forbidden;
-    if (metrics_ != nullptr) {
-      metrics_->lookups_forbidden(api_version, kind).Increment();
-    }
+    count_forbidden();
     forbidden_[gvk] = clock_.now();
     spdlog::warn(
         "watch: involved object lookup: GET {}: {}; events about {} ({}) ship without "
