@@ -46,6 +46,9 @@ probe_fields={"exec":O({"command":A(S())}),
 probe=lambda: O({"enabled":B(), **probe_fields})
 custom_probe=T(O(probe_fields, "a whole core/v1 Probe (rendered with tpl), replaces the chart's probe"))
 config_rule=M()
+# a duration as the exporter reads it: Go's (5s, 1m30s, 500ms) or a number of seconds
+duration={"type":["string","integer"],"minimum":1,
+          "pattern":"^([0-9]+(\\.[0-9]+)?|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$"}
 # a pattern matching the word in any case, without inline flags (portable across regex dialects)
 any_case=lambda w: "".join(f"[{c.upper()}{c}]" for c in w)
 config=O({
@@ -61,6 +64,9 @@ config=O({
   "eventsAPIVersion":{"enum":["v1","events.k8s.io/v1"]},"exportRepeatedEvents":B(),
   "route":M(),"receivers":A({"type":"object","required":["name"],"properties":{"name":S()}}),
   "ingest":M(),"kubeBench":M(),"pushgateway":M(),
+  "checkpoint":O({"file":S(),"configMap":S(),"namespace":S(),"interval":duration,
+                  "maxEntries":I(minimum=100,maximum=1000000)},
+                 "the delivery checkpoint: configMap (in namespace, default the pod's) or file"),
 })
 config={"description":"the exporter's config.yaml (resmoio keys): a map, or a string rendered with tpl",
         "oneOf":[{"type":"string"}, config]}
@@ -83,6 +89,8 @@ schema={
   "commonLabels":T(strmap),"commonAnnotations":T(strmap),"extraDeploy":A(),
   "diagnosticMode":O({"enabled":B(),"command":A(S()),"args":A(S())}),
   "config":config,
+  "checkpoint":O({"enabled":B(),"configMap":S(),"interval":duration},
+                 "the delivery checkpoint ConfigMap the exporter writes (config.checkpoint and a Role)"),
   "configAsSecret":B(),"existingConfigSecret":S(),
   "replicaCount":intOrDigits(minimum=0),"revisionHistoryLimit":intOrDigits(minimum=0),
   "containerPorts":O({"http":I(minimum=1,maximum=65535),"ingest":I(minimum=1,maximum=65535)}),

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "config/loader.hpp"
+#include "config/yaml_walk.hpp"
 #include "core/asio.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
@@ -22,6 +23,7 @@
 #include "server/http_server.hpp"
 #include "server/metrics_route.hpp"
 #include "sinks/factory.hpp"
+#include "watch/checkpoint.hpp"
 #include "watch/event_source.hpp"
 #include "watch/leader_election.hpp"
 
@@ -126,6 +128,16 @@ int post_bench(const flags& f, std::ostream& out, std::ostream& err) {
   return kubebench::post_bench(o, out, err);
 }
 
+static std::optional<std::chrono::milliseconds> shutdown_budget(const std::string& text) {
+  std::string error;
+  auto d = config::detail::parse_duration(text, &error);
+  if (!d || *d <= std::chrono::milliseconds(0)) {
+    spdlog::error("-shutdown-timeout {}: {}", text, d ? "must be positive" : error);
+    return std::nullopt;
+  }
+  return d;
+}
+
 int run(const flags& f) {
   auto v = validate(f, std::cerr);
   if (!v) {
@@ -133,6 +145,10 @@ int run(const flags& f) {
   }
   const auto& cfg = v->cfg;
   setup_logging(cfg.log_level, cfg.log_format);
+  const auto shutdown_timeout = shutdown_budget(f.shutdown_timeout);
+  if (!shutdown_timeout) {
+    return 1;
+  }
   spdlog::info("kube-event-exporter {} ({}) starting with config: {}", version(), revision(),
                config::redacted_json(cfg));
 
@@ -164,6 +180,46 @@ int run(const flags& f) {
     spdlog::error("kubernetes: {}", error);
     return 1;
   }
+  // The delivery checkpoint: its own clock and API client (stopping the source cancels the
+  // source's, and the checkpoint is written once more after the receivers drained).
+  ke::clock checkpoint_clock(ex);
+  std::unique_ptr<kube::api_client> checkpoint_api;
+  std::unique_ptr<watch::checkpointer> checkpoint;
+  if (cfg.checkpoint.enabled()) {
+    const auto& c = cfg.checkpoint;
+    watch::checkpointer_options co;
+    co.interval = c.interval;
+    co.max_entries = static_cast<std::size_t>(c.max_entries);
+    std::unique_ptr<watch::checkpoint_store> store;
+    if (!c.file.empty()) {
+      store = watch::make_file_checkpoint_store(ex, c.file);
+    } else {
+      std::string ns = c.namespace_;
+      if (ns.empty()) {
+        ns = source->rest().namespace_.empty() ? "default" : source->rest().namespace_;
+      }
+      kube::api_client::options ao;
+      ao.request_timeout = std::chrono::seconds(10);
+      ao.max_tries = 3;
+      checkpoint_api = kube::api_client::create(ex, source->rest(), checkpoint_clock, ao, &error);
+      if (!checkpoint_api) {
+        spdlog::error("checkpoint: {}", error);
+        return 1;
+      }
+      // A ConfigMap holds at most 1 MiB: 16 bytes an entry, base64.
+      co.max_entries = std::min<std::size_t>(co.max_entries, 45000);
+      store = watch::make_configmap_checkpoint_store(*checkpoint_api, ns, c.config_map);
+    }
+    spdlog::info("checkpoint: {} (at most one write per {} ms, {} events)", store->describe(),
+                 co.interval.count(), co.max_entries);
+    checkpoint = std::make_unique<watch::checkpointer>(ex, std::move(store), co, metrics);
+    source->set_checkpointer(checkpoint.get());
+    pipe.on_settled([&checkpoint](std::string_view position, bool final) {
+      checkpoint->done(position, final);
+    });
+    checkpoint->start();
+  }
+
   // The elector has its own clock and API client (stopping the source cancels the source's).
   ke::clock elector_clock(ex);
   std::unique_ptr<kube::api_client> elector_api;
@@ -260,7 +316,16 @@ int run(const flags& f) {
     net::co_spawn(
         ioc,
         [&]() -> net::awaitable<void> {
-          co_await pipe.stop(std::chrono::steady_clock::now() + std::chrono::seconds(20));
+          // Stages: sources, receivers (pipeline::stop), then the last checkpoint write.
+          const auto now = std::chrono::steady_clock::now();
+          const auto end = now + *shutdown_timeout;
+          const auto last_write = checkpoint ? std::min<std::chrono::steady_clock::duration>(
+                                                   *shutdown_timeout / 5, std::chrono::seconds(3))
+                                             : std::chrono::steady_clock::duration::zero();
+          co_await pipe.stop(end - last_write);
+          if (checkpoint) {
+            co_await checkpoint->stop(end);
+          }
           server.stop();
           ioc.stop();
         },

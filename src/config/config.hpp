@@ -83,6 +83,9 @@ enum class line_too_long { truncate, drop };
 struct spool {
   std::string dir;                       // dir ("" = no disk spool)
   std::uint64_t max_bytes = 1ull << 30;  // maxBytes
+  // deadLetterMaxBytes: bound of <dir>/<receiver>/dead-letter/, where batches Loki refused for
+  // good are kept (oldest removed first); 0 = no dead letters, such batches are dropped.
+  std::uint64_t dead_letter_max_bytes = 100ull << 20;
 };
 
 struct loki_sink {
@@ -104,9 +107,12 @@ struct loki_sink {
   milliseconds min_backoff{500};                     // minBackoff
   milliseconds max_backoff{300000};                  // maxBackoff
   int max_retries = 10;                              // maxRetries
-  std::vector<std::string> labels;                   // labels: record fields promoted to labels
-  std::vector<std::string> structured_metadata;      // structuredMetadata: record fields
-  std::size_t max_line_size = 0;                     // maxLineSize (0 = unlimited)
+  // maxRetryDuration: how long one batch may keep getting 429 before it is given up (dead
+  // letter with a spool, dropped without); 0 = no bound (docs/loki-delivery.md).
+  milliseconds max_retry_duration{300000};
+  std::vector<std::string> labels;               // labels: record fields promoted to labels
+  std::vector<std::string> structured_metadata;  // structuredMetadata: record fields
+  std::size_t max_line_size = 0;                 // maxLineSize (0 = unlimited)
   line_too_long on_line_too_long = line_too_long::truncate;  // maxLineSizePolicy
   std::size_t max_queued_bytes = 64ull << 20;  // maxQueuedBytes before spilling to the spool
   ke::config::spool spool;                     // spool
@@ -137,6 +143,19 @@ struct receiver {
 struct leader_election {
   bool enabled = false;                                           // enabled
   std::string leader_election_id = defaults::leader_election_id;  // leaderElectionID
+};
+
+// Where the watch keeps its delivery checkpoint (checkpoint:, an addition): the events it has
+// handled (shipped and acknowledged by every receiver, or deliberately skipped), so a restart or
+// a new leader ships what was missed, whatever its age, and nothing twice. Off when neither
+// file nor configMap is set.
+struct checkpoint {
+  std::string file;        // file: a local file (outside a cluster)
+  std::string config_map;  // configMap: a ConfigMap's name
+  std::string namespace_;  // namespace: the ConfigMap's (default: the leader election Lease's)
+  std::chrono::milliseconds interval{1000};  // interval: at most one write per interval
+  std::int64_t max_entries = 40000;          // maxEntries: events remembered (20 bytes each)
+  bool enabled() const { return !file.empty() || !config_map.empty(); }
 };
 
 // The kube-bench ingest listener (ingest:). Enabled when the key is present or -ingest-address
@@ -175,6 +194,7 @@ struct config {
   std::string cluster_name;                     // clusterName
   std::string namespace_;                       // namespace ("" = all)
   ke::config::leader_election leader_election;  // leaderElection
+  ke::config::checkpoint checkpoint;            // checkpoint
   ke::config::route route;                      // route
   std::vector<receiver> receivers;              // receivers
   double kube_qps = defaults::kube_qps;         // kubeQPS (0 -> 5)

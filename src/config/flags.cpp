@@ -25,6 +25,9 @@ std::string* flag_target(flags& f, std::string_view name) {
   if (name == "ingest-address") {
     return &f.ingest_address;
   }
+  if (name == "shutdown-timeout") {
+    return &f.shutdown_timeout;
+  }
   if (name == "file") {
     return &f.file;
   }
@@ -153,6 +156,9 @@ Flags (Go forms: -conf FILE, -conf=FILE, --conf=FILE):
   -metrics-tls-config string   exporter-toolkit web config (TLS, basic auth) for the metrics server
   -events string               route-test: the events file ("-" = stdin)
   -ingest-address string       address of the kube-bench ingest listener (overrides ingest.address)
+  -shutdown-timeout duration   from SIGTERM to exit: stop sources (at most a quarter, 5s), drain
+                               receivers, write the checkpoint (default "25s"; keep it below the
+                               pod's terminationGracePeriodSeconds)
   -file, -url, -node, -target, -syntax, -token-file, -ca-file, -retries
                                post-bench: report file ("-" = stdin), ingest URL, node name,
                                target, command used, bearer token file (default: the pod's

@@ -16,6 +16,7 @@ struct flags {
   std::string metrics_tls_config;         // -metrics-tls-config
   std::string events;                     // -events (route-test)
   std::string ingest_address;             // -ingest-address (kube-bench ingest listener)
+  std::string shutdown_timeout = "25s";   // -shutdown-timeout (SIGTERM to exit, all stages)
   // post-bench
   std::string file;        // -file: the kube-bench report ("-" = stdin)
   std::string url;         // -url: the exporter's ingest base URL or full endpoint URL

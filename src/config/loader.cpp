@@ -213,6 +213,23 @@ void loader::load(const YAML::Node& root) {
                  {w_.bool_field("enabled", cfg_.leader_election.enabled),
                   w_.string_field("leaderElectionID", cfg_.leader_election.leader_election_id)});
            }},
+          {"checkpoint",
+           [&](const YAML::Node& v, const std::string& p) {
+             auto& c = cfg_.checkpoint;
+             w_.walk_map(
+                 v, p,
+                 {w_.string_field("file", c.file), w_.string_field("configMap", c.config_map),
+                  w_.string_field("namespace", c.namespace_),
+                  w_.duration_field("interval", c.interval),
+                  w_.int_field("maxEntries", c.max_entries, 100, 1000000)});
+             if (!c.file.empty() && !c.config_map.empty()) {
+               w_.error(v, p, "set either file or configMap, not both");
+             }
+             if (c.interval <= std::chrono::milliseconds(0)) {
+               w_.error(v, p + ".interval", "must be positive");
+               c.interval = std::chrono::milliseconds(1000);
+             }
+           }},
           {"route",
            [&](const YAML::Node& v, const std::string& p) { parse_route(v, p, cfg_.route); }},
           {"receivers", [&](const YAML::Node& v, const std::string& p) { parse_receivers(v, p); }},

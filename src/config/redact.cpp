@@ -138,12 +138,15 @@ std::pair<std::string, ordered> sink_json(const sink& s) {
           o["minBackoff"] = format_duration(v.min_backoff);
           o["maxBackoff"] = format_duration(v.max_backoff);
           o["maxRetries"] = v.max_retries;
+          o["maxRetryDuration"] = format_duration(v.max_retry_duration);
           o["labels"] = v.labels;
           o["structuredMetadata"] = v.structured_metadata;
           o["maxLineSize"] = v.max_line_size;
           o["maxLineSizePolicy"] = v.on_line_too_long == line_too_long::drop ? "drop" : "truncate";
           o["maxQueuedBytes"] = v.max_queued_bytes;
-          o["spool"] = ordered{{"dir", v.spool.dir}, {"maxBytes", v.spool.max_bytes}};
+          o["spool"] = ordered{{"dir", v.spool.dir},
+                               {"maxBytes", v.spool.max_bytes},
+                               {"deadLetterMaxBytes", v.spool.dead_letter_max_bytes}};
           return {"loki", std::move(o)};
         } else if constexpr (std::is_same_v<T, webhook_sink>) {
           return {"webhook", ordered{{"endpoint", v.endpoint},
@@ -217,6 +220,14 @@ std::string redacted_json(const config& cfg) {
   out["namespace"] = cfg.namespace_;
   out["leaderElection"] = ordered{{"enabled", cfg.leader_election.enabled},
                                   {"leaderElectionID", cfg.leader_election.leader_election_id}};
+  if (cfg.checkpoint.enabled()) {
+    const auto& c = cfg.checkpoint;
+    out["checkpoint"] = ordered{{"file", c.file},
+                                {"configMap", c.config_map},
+                                {"namespace", c.namespace_},
+                                {"interval", std::to_string(c.interval.count()) + "ms"},
+                                {"maxEntries", c.max_entries}};
+  }
   out["route"] = route_json(cfg.route);
   out["receivers"] = ordered::array();
   for (const auto& r : cfg.receivers) {

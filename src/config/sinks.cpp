@@ -170,6 +170,7 @@ loki_sink parse_loki(yaml_walker& w, const YAML::Node& n, const std::string& pat
            }},
           w.duration_field("maxBackoff", s.max_backoff),
           w.int_field("maxRetries", s.max_retries, 0, INT_MAX),
+          w.duration_field("maxRetryDuration", s.max_retry_duration),
           {"labels",
            [&](const YAML::Node& v, const std::string& p) { w.read_string_list(v, p, s.labels); }},
           {"structuredMetadata",
@@ -196,7 +197,8 @@ loki_sink parse_loki(yaml_walker& w, const YAML::Node& n, const std::string& pat
            [&](const YAML::Node& v, const std::string& p) {
              w.walk_map(v, p,
                         {w.string_field("dir", s.spool.dir),
-                         w.byte_size_field("maxBytes", s.spool.max_bytes)});
+                         w.byte_size_field("maxBytes", s.spool.max_bytes),
+                         w.byte_size_field("deadLetterMaxBytes", s.spool.dead_letter_max_bytes)});
            }},
       });
   if (s.url.empty()) {

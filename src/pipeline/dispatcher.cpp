@@ -5,12 +5,15 @@
 namespace ke::pipeline {
 
 dispatcher::dispatcher(const route::rule_tree& tree, std::vector<receiver*> receivers,
-                       ke::metrics& m)
-    : tree_(tree), receivers_(std::move(receivers)), metrics_(m) {}
+                       ke::metrics& m, acks* a)
+    : tree_(tree), receivers_(std::move(receivers)), metrics_(m), acks_(a) {}
 
 net::awaitable<void> dispatcher::dispatch(record_ptr r) {
   scratch_.clear();
   tree_.route(*r, scratch_);
+  if (acks_ != nullptr) {
+    acks_->expect(r->source_position, scratch_.size());
+  }
   if (scratch_.empty()) {
     metrics_.records_routed_nowhere().Increment();
     co_return;

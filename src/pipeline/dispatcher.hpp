@@ -9,6 +9,7 @@
 #include "core/asio.hpp"
 #include "core/metrics.hpp"
 #include "core/record.hpp"
+#include "pipeline/acks.hpp"
 #include "pipeline/receiver.hpp"
 #include "route/rule_tree.hpp"
 
@@ -23,7 +24,9 @@ enum class admission { accepted, full, closed, too_large };
 class dispatcher {
  public:
   // receivers: in config order, the indices rule_tree::route() returns.
-  dispatcher(const route::rule_tree& tree, std::vector<receiver*> receivers, ke::metrics& m);
+  // acks (optional): told how many receivers each dispatched record reaches.
+  dispatcher(const route::rule_tree& tree, std::vector<receiver*> receivers, ke::metrics& m,
+             acks* a = nullptr);
   // Suspends only when a reached receiver with policy block is full (backpressure on the
   // source); receivers are fed in route order.
   net::awaitable<void> dispatch(record_ptr r);
@@ -35,6 +38,7 @@ class dispatcher {
   const route::rule_tree& tree_;
   std::vector<receiver*> receivers_;
   ke::metrics& metrics_;
+  acks* acks_;
   std::vector<std::uint32_t> scratch_;
 };
 

@@ -20,6 +20,7 @@ receiver& pipeline::add_receiver(const std::string& name, const config::queue& q
     throw std::logic_error("pipeline: receiver added after the first dispatch");
   }
   receivers_.push_back(std::make_unique<receiver>(ex_, name, q, std::move(s), metrics_));
+  receivers_.back()->set_delivery_observer(&acks_);
   return *receivers_.back();
 }
 
@@ -31,7 +32,7 @@ dispatcher& pipeline::router() {
     for (auto& r : receivers_) {
       rs.push_back(r.get());
     }
-    dispatcher_ = std::make_unique<dispatcher>(*tree_, std::move(rs), metrics_);
+    dispatcher_ = std::make_unique<dispatcher>(*tree_, std::move(rs), metrics_, &acks_);
   }
   return *dispatcher_;
 }
@@ -61,7 +62,12 @@ net::awaitable<void> pipeline::stop(time_point deadline) {
   }
   stopped_ = true;
   const auto now = std::chrono::steady_clock::now();
-  const auto sources_deadline = deadline > now ? now + (deadline - now) / 2 : deadline;
+  // Sources get a quarter of the time, at most 5 s (they stop reading and release the Lease);
+  // the receivers the rest: draining is what needs it.
+  const auto sources_deadline = deadline > now
+                                    ? now + std::min<std::chrono::steady_clock::duration>(
+                                                (deadline - now) / 4, std::chrono::seconds(5))
+                                    : deadline;
   task_group sources(ex_);
   for (auto& s : sources_) {
     sources.spawn("stopping source " + s.name, s.stop(sources_deadline));

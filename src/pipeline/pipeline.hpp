@@ -2,9 +2,9 @@
 // lifecycle in one place.
 //
 //   start():  receivers (their drain coroutines) first, then sources in the order added.
-//   stop(d):  1. sources stop, all at once, within the first half of the time left before d
-//                (the ingest stops taking reports; the watch stops and, with leader election,
-//                releases its Lease); nothing new is dispatched after this step.
+//   stop(d):  1. sources stop, all at once, within a quarter of the time left before d, at
+//                most 5 s (the ingest stops taking reports; the watch stops and, with leader
+//                election, releases its Lease); nothing new is dispatched after this step.
 //             2. every receiver stops taking records and drains its queue into its sink, all in
 //                parallel, before d. What cannot be delivered by then is counted dropped
 //                (reason "shutdown") and logged by the receiver: never silently.
@@ -23,6 +23,7 @@
 #include "config/config.hpp"
 #include "core/asio.hpp"
 #include "core/metrics.hpp"
+#include "pipeline/acks.hpp"
 #include "pipeline/dispatcher.hpp"
 #include "pipeline/receiver.hpp"
 #include "route/rule_tree.hpp"
@@ -52,6 +53,11 @@ class pipeline {
   // Sources in start order; before start().
   void add_source(source s);
 
+  // Called when every receiver a dispatched record (with a source_position) reached is done
+  // with it (see acks.hpp): the watch's checkpoint. Before start().
+  void on_settled(acks::listener l) { acks_.set_listener(std::move(l)); }
+  std::size_t unsettled() const { return acks_.pending(); }
+
   // Routes r into the receivers it reaches; suspends while a reached receiver with policy
   // block is full (backpressure).
   net::awaitable<void> dispatch(record_ptr r);
@@ -73,6 +79,7 @@ class pipeline {
   net::any_io_executor ex_;
   std::unique_ptr<const route::rule_tree> tree_;
   ke::metrics& metrics_;
+  acks acks_;  // before the receivers: they report to it until destroyed
   std::vector<std::unique_ptr<receiver>> receivers_;
   std::vector<source> sources_;
   std::unique_ptr<dispatcher> dispatcher_;

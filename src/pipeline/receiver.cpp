@@ -60,11 +60,44 @@ void receiver::refuse() {
   }
 }
 
+void receiver::set_delivery_observer(sinks::delivery_observer* o) {
+  observer_ = o;
+  sink_->set_delivery_observer(o);
+}
+
+void receiver::report(const std::vector<record_ptr>& records, std::string_view dropped_reason) {
+  if (observer_ == nullptr) {
+    return;
+  }
+  std::vector<std::string> positions;
+  for (const auto& r : records) {
+    if (!r->source_position.empty()) {
+      positions.push_back(r->source_position);
+    }
+  }
+  if (positions.empty()) {
+    return;
+  }
+  if (dropped_reason.empty()) {
+    observer_->delivered(name_, positions);
+  } else {
+    observer_->dropped(name_, positions, dropped_reason);
+  }
+}
+
+void receiver::report(const record_ptr& r, std::string_view dropped_reason) {
+  if (observer_ != nullptr && !r->source_position.empty()) {
+    report(std::vector<record_ptr>{r}, dropped_reason);
+  }
+}
+
 void receiver::offer(record_ptr r) {
   if (!accepting_) {
     dropped_shutdown_.Increment();
+    report(r, "shutdown");
     refuse();
   } else if (full() && policy_ == config::overflow_policy::drop) {
+    report(r, "queue_full");
     drop_full();
   } else {
     enqueue(std::move(r));  // policy block callers checked would_block() first
@@ -116,8 +149,11 @@ void receiver::start() {
 
 std::string receiver::failure() const { return failure_.empty() ? sink_->failure() : failure_; }
 
-void receiver::give_up(std::size_t in_flight) {
-  const std::size_t n = in_flight + queue_.size();
+void receiver::give_up() {
+  const std::size_t n = batch_.size() + queue_.size();
+  report(batch_, "shutdown");  // the sink never took it (deliver() did not get ok)
+  batch_.clear();
+  report(std::vector<record_ptr>(queue_.begin(), queue_.end()), "shutdown");
   queue_.clear();
   update_depth();
   if (n > 0) {
@@ -150,9 +186,15 @@ net::awaitable<bool> receiver::deliver(const std::vector<record_ptr>& batch) {
     switch (res) {
       case send_result::ok:
         sent_.Increment(n);
+        if (!sink_->reports_delivery()) {
+          report(batch, {});
+        }
         co_return true;
       case send_result::drop:
         dropped_sink_.Increment(n);
+        if (!sink_->reports_delivery()) {
+          report(batch, sink_->drop_reason());
+        }
         if (sink_drop_is_error_) {
           metrics_.send_event_errors.inc(n);
           if (const auto k = drop_log_.allow()) {
@@ -181,8 +223,7 @@ net::awaitable<bool> receiver::deliver(const std::vector<record_ptr>& batch) {
 }
 
 net::awaitable<void> receiver::drain() {
-  std::vector<record_ptr> batch;
-  batch.reserve(std::min(max_, max_batch));
+  batch_.reserve(std::min(max_, max_batch));
   while (true) {
     while (queue_.empty() && !stopping_) {
       drain_waiting_ = true;
@@ -193,31 +234,29 @@ net::awaitable<void> receiver::drain() {
       break;  // stopping, everything delivered
     }
     if (stopping_ && steady::now() >= deadline_) {
-      give_up(0);
+      give_up();
       break;
     }
     const std::size_t n = std::min(queue_.size(), max_batch);
-    batch.clear();
+    batch_.clear();
     for (std::size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue_.front()));
+      batch_.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
     update_depth();
     if (producers_waiting_ > 0) {
       have_room_.notify_all();
     }
-    in_flight_ = n;
-    const bool delivered = co_await deliver(batch);
+    const bool delivered = co_await deliver(batch_);
     if (abandoned_) {
       co_return;
     }
-    in_flight_ = 0;
     if (!delivered) {
-      give_up(n);
+      give_up();
       break;
     }
+    batch_.clear();
   }
-  batch.clear();
   try {
     co_await sink_->close(deadline_);
   } catch (const std::exception& e) {
@@ -243,7 +282,7 @@ net::awaitable<void> receiver::stop(std::chrono::steady_clock::time_point deadli
   }
   if (!finished_ && !abandoned_) {
     abandoned_ = true;
-    give_up(in_flight_);
+    give_up();
   }
 }
 

@@ -70,6 +70,11 @@ class receiver {
   // Non-empty when this receiver can no longer deliver: its drain died, or its sink says so.
   std::string failure() const;
 
+  // Acknowledgements (sinks/sink.hpp): set before start(); handed to the sink too. The receiver
+  // reports what its sink does not: every record when the sink does not report deliveries,
+  // and always what never reached the sink (queue full, refused or given up at shutdown).
+  void set_delivery_observer(sinks::delivery_observer* o);
+
   // Replaces the retry backoff (default 100ms..30s, full jitter). For tests and tuning.
   void set_backoff(ke::backoff b) { backoff_ = std::move(b); }
 
@@ -80,7 +85,10 @@ class receiver {
   void enqueue(record_ptr r);
   void drop_full();
   void refuse();
-  void give_up(std::size_t in_flight);
+  // Counts (and reports) the batch in flight and everything queued as lost at shutdown.
+  void give_up();
+  void report(const std::vector<record_ptr>& records, std::string_view dropped_reason);
+  void report(const record_ptr& r, std::string_view dropped_reason);
   void update_depth() { depth_.Set(static_cast<double>(queue_.size())); }
 
   net::any_io_executor ex_;
@@ -105,7 +113,8 @@ class receiver {
   bool abandoned_ = false;             // stop() hit its deadline before the drain finished
   bool drain_waiting_ = false;         // the drain coroutine sleeps on have_records_
   std::size_t producers_waiting_ = 0;  // push() callers sleeping on have_room_
-  std::size_t in_flight_ = 0;          // records of the batch the sink is working on
+  std::vector<record_ptr> batch_;      // the batch the sink is working on
+  sinks::delivery_observer* observer_ = nullptr;
   std::chrono::steady_clock::time_point deadline_{};
 
   prometheus::Gauge& depth_;

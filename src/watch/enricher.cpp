@@ -130,19 +130,23 @@ net::awaitable<std::optional<enricher::resource>> enricher::find_resource(
   }
   // One discovery GET per group/version at a time: concurrent lookups wait for it.
   if (auto f = discovery_flights_.find(api_version); f != discovery_flights_.end()) {
-    auto fl = f->second;
+    auto fl = f->second;  // keep it alive while waiting
     while (!fl->done) {
-      boost::system::error_code ec;
-      co_await fl->wake->async_wait(net::redirect_error(net::use_awaitable, ec));
+      co_await fl->wake.wait();
     }
   } else {
-    auto fl = std::make_shared<flight>();
-    fl->wake = std::make_unique<net::steady_timer>(clock_.executor(),
-                                                   std::chrono::steady_clock::time_point::max());
+    auto fl = std::make_shared<flight>(clock_.executor());
     discovery_flights_[api_version] = fl;
     // Fetch into a temporary so a concurrent lookup never sees a half-filled entry.
     group_version fresh;
-    const bool ok = co_await fetch_discovery(api_version, fresh);
+    bool ok = false;
+    try {
+      ok = co_await fetch_discovery(api_version, fresh);
+    } catch (const std::exception& e) {  // the entry below must go, or its waiters hang
+      report(true, "discovery of " + api_version + ": unexpected failure: " + e.what());
+    } catch (...) {
+      report(true, "discovery of " + api_version + ": unexpected failure");
+    }
     group_version& target = discovery_[api_version];
     target.fetched = fresh.fetched;
     if (ok) {
@@ -151,7 +155,7 @@ net::awaitable<std::optional<enricher::resource>> enricher::find_resource(
     }
     discovery_flights_.erase(api_version);
     fl->done = true;
-    fl->wake->cancel();
+    fl->wake.notify_all();
   }
   const group_version& target = discovery_[api_version];
   if (auto k = target.kinds.find(kind); k != target.kinds.end()) {
@@ -280,29 +284,32 @@ net::awaitable<std::optional<involved_object_meta>> enricher::lookup(const json&
       co_return *hit;
     }
     if (auto f = in_flight_.find(key); f != in_flight_.end()) {
+      // Another lookup is fetching this key: wait for its answer instead of a GET of our own.
       auto fl = f->second;  // keep it alive while waiting
       ++stats_.hits;
+      ++stats_.coalesced;
       if (metrics_ != nullptr) {
         metrics_->kube_api_read_cache_hits.inc();
       }
       while (!fl->done) {
-        boost::system::error_code ec;
-        co_await fl->wake->async_wait(net::redirect_error(net::use_awaitable, ec));
+        co_await fl->wake.wait();
       }
       co_return fl->result;
     }
   }
-  auto fl = std::make_shared<flight>();
-  fl->wake = std::make_unique<net::steady_timer>(clock_.executor(),
-                                                 std::chrono::steady_clock::time_point::max());
+  std::shared_ptr<flight> fl;  // others with this key wait for it (not without a uid)
   if (cacheable) {
+    fl = std::make_shared<flight>(clock_.executor());
     in_flight_[key] = fl;
   }
+  // Everything is caught so that the entry below is always removed and the waiters woken.
   std::optional<involved_object_meta> result;
   try {
     result = co_await fetch(involved);
   } catch (const std::exception& e) {
     report(true, std::string("unexpected failure: ") + e.what());
+  } catch (...) {
+    report(true, "unexpected failure");
   }
   if (cacheable) {
     if (result) {
@@ -312,10 +319,10 @@ net::awaitable<std::optional<involved_object_meta>> enricher::lookup(const json&
       }
     }
     in_flight_.erase(key);
+    fl->result = result;
+    fl->done = true;
+    fl->wake.notify_all();
   }
-  fl->result = result;
-  fl->done = true;
-  fl->wake->cancel();
   co_return result;
 }
 

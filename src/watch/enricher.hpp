@@ -7,7 +7,15 @@
 //   re-runs discovery (resmoio ran a full discovery on every cache miss).
 // - Results are kept in an LRU of cache_size entries keyed by involvedObject uid + "/" +
 //   resourceVersion (resmoio's key): hits and GETs are counted in kube_api_read_cache_hits /
-//   kube_api_read_cache_misses. Concurrent lookups of one key share one GET.
+//   kube_api_read_cache_misses, as resmoio counts them (a miss is a lookup that sends a GET).
+// - Concurrent lookups of one key share one GET (a crash-looping pod's burst of events): the
+//   first sends it, the others wait for its answer (a notifier on the executor) and all get the
+//   same result, also a failure (no labels) or a rate-limit give-up; the cache, gone and
+//   forbidden bookkeeping and the failure report happen once, in the first. A lookup that joins
+//   counts as a hit (it sends no request) and in stats::coalesced. The in-flight map holds one
+//   entry per lookup that sends a GET, so at most as many as lookups run; the entry is removed
+//   when that GET ends, whatever the outcome (exceptions included; on stop the API client aborts
+//   the GET, which ends every waiter too).
 // - An object that is gone (404), being deleted (deletionTimestamp), or replaced by a new
 //   object of the same name (another uid) gives deleted: true (labels only in the second case).
 //   A uid found gone (404 or replaced) never comes back: it is remembered by uid alone (an LRU
@@ -36,6 +44,7 @@
 #include <string>
 
 #include "config/defaults.hpp"
+#include "core/async.hpp"
 #include "core/clock.hpp"
 #include "core/kube_event.hpp"
 #include "core/metrics.hpp"
@@ -64,11 +73,14 @@ class enricher {
   struct stats {
     std::uint64_t gets = 0;       // object GETs sent
     std::uint64_t hits = 0;       // served from the cache (or a shared in-flight GET)
+    std::uint64_t coalesced = 0;  // of those, the lookups that waited for another's GET
     std::uint64_t discovery = 0;  // discovery GETs sent
     std::uint64_t failures = 0;   // lookups that gave up
     std::uint64_t forbidden = 0;  // lookups refused (403), or skipped: their kind was refused
   };
   const stats& counters() const { return stats_; }
+  // Keys with a GET in flight (at most the number of lookups running).
+  std::size_t in_flight() const { return in_flight_.size(); }
 
  private:
   struct resource {
@@ -80,10 +92,12 @@ class enricher {
     std::chrono::steady_clock::time_point fetched{};
     bool fetched_ok = false;
   };
+  // One shared request (an object GET or a discovery GET) and the lookups waiting for it.
   struct flight {
+    explicit flight(const net::any_io_executor& ex) : wake(ex) {}
     bool done = false;
     std::optional<involved_object_meta> result;
-    std::unique_ptr<net::steady_timer> wake;
+    notifier wake;  // notified once, when done
   };
 
   net::awaitable<std::optional<resource>> find_resource(const std::string& api_version,

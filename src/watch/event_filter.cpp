@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/go_json.hpp"
+#include "watch/checkpoint.hpp"
 
 namespace ke::watch {
 
@@ -49,19 +50,6 @@ std::int64_t time_at(const json& obj, const char* key) {
   return ns < 0 ? 0 : ns;
 }
 
-std::uint64_t hash64(std::string_view s) {
-  // FNV-1a then a 64-bit finaliser: stable across runs (tests) and well mixed.
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  return h;
-}
-
 }  // namespace
 
 event_filter::event_filter(filter_options opt, clock& c, ke::metrics* m)
@@ -73,6 +61,11 @@ std::int64_t event_filter::occurrences(const json& event) {
     n = std::max(n, int_at(*series, "count"));
   }
   return n;
+}
+
+std::int64_t event_filter::created_seconds(const json& metadata) {
+  const std::int64_t ns = time_at(metadata, "creationTimestamp");
+  return ns / 1000000000LL;
 }
 
 std::int64_t event_filter::age_time_ns(const json& event) {
@@ -145,12 +138,12 @@ verdict event_filter::decide(item_kind kind, bool initial_list, const json& even
       uid = fallback;
     }
   }
-  const std::uint64_t key = hash64(uid);
+  const std::uint64_t key = uid_key(uid);
   if (kind == item_kind::deleted) {
     entries_.erase(key);
     return verdict::deleted;
   }
-  const std::uint64_t rvh = hash64(rv);
+  const std::uint64_t rvh = uid_key(rv);
   const std::int64_t count = occurrences(event);
   auto it = entries_.find(key);
   if (it != entries_.end()) {
@@ -172,8 +165,22 @@ verdict event_filter::decide(item_kind kind, bool initial_list, const json& even
   e.rv_hash = rvh;
   e.count = count;
   touch(key, e);
+  if (opt_.known != nullptr) {
+    // Handled by an earlier process (the checkpoint): shipped at some count.
+    if (const auto* h = opt_.known->find(key)) {
+      e.count = std::max(count, h->count);
+      if (count <= h->count) {
+        return verdict::duplicate;
+      }
+      return opt_.repeated_events ? verdict::emit_repeat : verdict::repeat_off;
+    }
+  }
   if (kind == item_kind::modified && !opt_.repeated_events) {
     return verdict::repeat_off;
+  }
+  if (opt_.known != nullptr && md != nullptr &&
+      created_seconds(*md) >= opt_.known->complete_since()) {
+    return verdict::emit;  // never handled (the checkpoint would know it): missed, whatever its age
   }
   if (kind == item_kind::listed && initial_list) {
     const std::int64_t ts = age_time_ns(event);

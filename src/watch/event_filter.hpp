@@ -38,12 +38,19 @@
 
 namespace ke::watch {
 
+class checkpoint_set;
+
 struct filter_options {
   bool repeated_events = true;
   std::int64_t max_event_age_seconds = config::defaults::max_event_age_seconds;
   std::chrono::seconds seen_window{3900};
   std::size_t max_entries = 1000000;
   std::chrono::system_clock::time_point process_start = std::chrono::system_clock::now();
+  // The delivery checkpoint of earlier processes (watch/checkpoint.hpp), or nullptr. An Event
+  // it has at the same or a higher count is a duplicate; one it lacks that was created at or
+  // after its complete_since() was missed and is emitted whatever its age (maxEventAgeSeconds
+  // then only applies to Events it cannot vouch for).
+  const checkpoint_set* known = nullptr;
 };
 
 enum class verdict {
@@ -72,6 +79,8 @@ class event_filter {
   // resmoio's age timestamp in ns (0 if none): lastTimestamp, series.lastObservedTime,
   // eventTime.
   static std::int64_t age_time_ns(const nlohmann::json& event);
+  // metadata.creationTimestamp in seconds since the epoch (0 if none).
+  static std::int64_t created_seconds(const nlohmann::json& metadata);
 
  private:
   struct entry {

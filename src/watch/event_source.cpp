@@ -101,23 +101,14 @@ void event_source::start() {
   stopping_ = false;
   clock_->reset();
   api_->reopen();
-  // A new filter per start: a new leader term starts like a process start (resmoio semantics).
-  filter_ = std::make_unique<event_filter>(opt_.filter, *clock_, &metrics_);
+  // A new filter per start: a new leader term starts like a process start (resmoio semantics),
+  // but with the checkpoint (loaded first) deciding what was shipped already.
+  filter_.reset();
   reflector_ =
       std::make_unique<reflector>(*api_, *clock_, &metrics_, opt_.reflector,
                                   [this](reflector_item item) { return on_item(std::move(item)); });
   tasks_ += 2;
-  net::co_spawn(
-      ex_,
-      [this]() -> net::awaitable<void> {
-        try {
-          co_await reflector_->run();
-        } catch (const std::exception& e) {
-          spdlog::error("watch: the list/watch loop failed: {}", e.what());
-        }
-        task_done();
-      },
-      net::detached);
+  net::co_spawn(ex_, run_reflector(), net::detached);
   net::co_spawn(
       ex_,
       [this]() -> net::awaitable<void> {
@@ -165,6 +156,35 @@ net::awaitable<void> event_source::stop(std::chrono::steady_clock::time_point de
   running_ = false;
 }
 
+net::awaitable<void> event_source::run_reflector() {
+  try {
+    filter_options fo = opt_.filter;
+    if (checkpoint_ != nullptr) {
+      co_await checkpoint_->load();
+      fo.known = checkpoint_->known();
+    }
+    filter_ = std::make_unique<event_filter>(fo, *clock_, &metrics_);
+    if (!stopping_) {
+      co_await reflector_->run();
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("watch: the list/watch loop failed: {}", e.what());
+  }
+  task_done();
+}
+
+void event_source::skip_for_good(const nlohmann::json& event) {
+  if (checkpoint_ == nullptr) {
+    return;
+  }
+  const auto md = event.find("metadata");
+  if (md == event.end() || !md->is_object()) {
+    return;
+  }
+  checkpoint_->handled(md->value("uid", std::string()), event_filter::occurrences(event),
+                       event_filter::created_seconds(*md));
+}
+
 net::awaitable<void> event_source::on_item(reflector_item item) {
   if (stopping_) {
     co_return;
@@ -173,6 +193,9 @@ net::awaitable<void> event_source::on_item(reflector_item item) {
                           ? events_v1_to_core(std::move(item.object))
                           : std::move(item.object);
   const verdict v = filter_->decide(item.kind, item.initial_list, ev);
+  if (v == verdict::too_old) {
+    skip_for_good(ev);
+  }
   if (!emitted(v)) {
     co_return;
   }
@@ -244,7 +267,15 @@ net::awaitable<void> event_source::emitter() {
           spdlog::error("watch: cannot decode an Event, skipped: {}", err);
           last_decode_log_ = now;
         }
+        skip_for_good(s->event);
         continue;
+      }
+      if (const auto md = s->event.find("metadata");
+          checkpoint_ != nullptr && md != s->event.end() && md->is_object()) {
+        const std::string uid = md->value("uid", std::string());
+        rec->source_position = uid + "/" + md->value("resourceVersion", std::string());
+        checkpoint_->shipped(rec->source_position, uid, event_filter::occurrences(s->event),
+                             event_filter::created_seconds(*md));
       }
       metrics_.events_sent.inc();
       ++emitted_;

@@ -29,6 +29,7 @@
 #include "core/record.hpp"
 #include "kube/api_client.hpp"
 #include "kube/kube_config.hpp"
+#include "watch/checkpoint.hpp"
 #include "watch/enricher.hpp"
 #include "watch/event_filter.hpp"
 #include "watch/reflector.hpp"
@@ -76,6 +77,12 @@ class event_source {
   event_source(const event_source&) = delete;
   event_source& operator=(const event_source&) = delete;
 
+  // The delivery checkpoint (optional; set before start()). Each start() loads it first, then
+  // decides listed Events by it (see checkpoint.hpp); records carry source_position
+  // "<uid>/<resourceVersion>" and are reported to it as shipped, Events skipped for good as
+  // handled.
+  void set_checkpointer(checkpointer* c) { checkpoint_ = c; }
+
   // Starts listing and watching (no-op if running).
   void start();
   // Stops, waiting at most until deadline for the internal coroutines. Events not yet handed
@@ -100,7 +107,10 @@ class event_source {
 
   event_source(net::any_io_executor ex, kube::rest_config rc, event_source_options opt, sink s,
                ke::metrics& m, clock* c);
+  net::awaitable<void> run_reflector();
   net::awaitable<void> on_item(reflector_item item);
+  // Tells the checkpoint an Event will never be shipped (skipped on purpose).
+  void skip_for_good(const nlohmann::json& event);
   net::awaitable<void> emitter();
   net::awaitable<void> run_lookup(std::shared_ptr<slot> s);
   void start_lookups();
@@ -118,6 +128,7 @@ class event_source {
   std::unique_ptr<enricher> enricher_;
   std::unique_ptr<event_filter> filter_;
   std::unique_ptr<reflector> reflector_;
+  checkpointer* checkpoint_ = nullptr;
 
   std::deque<std::shared_ptr<slot>> pending_;     // in arrival order
   std::deque<std::shared_ptr<slot>> to_look_up_;  // waiting for a lookup slot

@@ -524,12 +524,13 @@ TEST(ConfigLoader, ReadsAllLokiKeys) {
       minBackoff: 0.5
       maxBackoff: 2m
       maxRetries: 3
+      maxRetryDuration: 90s
       labels: [namespace, reason]
       structuredMetadata: [kind, name]
       maxLineSize: 64KiB
       maxLineSizePolicy: drop
       maxQueuedBytes: 16MiB
-      spool: {dir: /var/spool/ke, maxBytes: 2GiB}
+      spool: {dir: /var/spool/ke, maxBytes: 2GiB, deadLetterMaxBytes: 10MiB}
     queue: {maxRecords: 500, onFull: drop}
 )");
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors(r));
@@ -556,6 +557,7 @@ TEST(ConfigLoader, ReadsAllLokiKeys) {
   EXPECT_EQ(l.min_backoff, milliseconds(500));
   EXPECT_EQ(l.max_backoff, milliseconds(120000));
   EXPECT_EQ(l.max_retries, 3);
+  EXPECT_EQ(l.max_retry_duration, milliseconds(90000));
   EXPECT_EQ(l.labels, (std::vector<std::string>{"namespace", "reason"}));
   EXPECT_EQ(l.structured_metadata, (std::vector<std::string>{"kind", "name"}));
   EXPECT_EQ(l.max_line_size, 65536u);
@@ -563,6 +565,7 @@ TEST(ConfigLoader, ReadsAllLokiKeys) {
   EXPECT_EQ(l.max_queued_bytes, 16u << 20);
   EXPECT_EQ(l.spool.dir, "/var/spool/ke");
   EXPECT_EQ(l.spool.max_bytes, 2ull << 30);
+  EXPECT_EQ(l.spool.dead_letter_max_bytes, 10u << 20);
   EXPECT_EQ(r.cfg.receivers[0].queue.max_records, 500u);
   EXPECT_EQ(r.cfg.receivers[0].queue.on_full, overflow_policy::drop);
 }
@@ -577,6 +580,8 @@ TEST(ConfigLoader, LokiDefaults) {
   EXPECT_EQ(l.batch_wait, defaults.batch_wait);
   EXPECT_EQ(l.batch_size, defaults.batch_size);
   EXPECT_EQ(l.max_retries, defaults.max_retries);
+  EXPECT_EQ(l.max_retry_duration, milliseconds(300000));  // 5m, docs/loki-delivery.md
+  EXPECT_EQ(l.spool.dead_letter_max_bytes, 100u << 20);   // 100MiB
   EXPECT_EQ(r.cfg.receivers[0].queue.max_records, 10000u);
   EXPECT_EQ(r.cfg.receivers[0].queue.on_full, overflow_policy::block);
 }
@@ -617,6 +622,37 @@ TEST(ConfigLoader, LokiValueErrors) {
           "receivers[0].loki.bearerToken: set bearerToken or bearerTokenFile, not both",
           "receivers[0].queue.maxRecords: value 0 out of range [1, 9223372036854775807]",
           "receivers[0].queue.onFull: invalid value \"later\" (expected block or drop)"));
+}
+
+// One minimal Loki receiver with these delivery-policy values.
+load_result load_loki_policy(std::string_view max_retry_duration,
+                             std::string_view dead_letter_max_bytes) {
+  return load(
+      "receivers:\n  - name: l\n    loki:\n      url: http://l/p\n"
+      "      streamLabels: {a: b}\n      maxRetryDuration: " +
+      std::string(max_retry_duration) +
+      "\n      spool: {dir: /s, deadLetterMaxBytes: " + std::string(dead_letter_max_bytes) + "}\n");
+}
+
+// Verifies that maxRetryDuration: 0 and spool.deadLetterMaxBytes: 0 (the documented "off") load.
+TEST(ConfigLoader, LokiPolicyKeysAcceptZero) {
+  auto r = load_loki_policy("0", "0");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors(r));
+  const auto& l = std::get<loki_sink>(only_sink(r));
+  EXPECT_EQ(l.max_retry_duration, milliseconds(0));
+  EXPECT_EQ(l.spool.dead_letter_max_bytes, 0u);
+}
+
+// Verifies that bad maxRetryDuration and spool.deadLetterMaxBytes values name their path.
+TEST(ConfigLoader, LokiPolicyValueErrors) {
+  auto r = load_loki_policy("soon", "1 lightyear");
+  EXPECT_THAT(errors(r),
+              ElementsAre("receivers[0].loki.maxRetryDuration: invalid duration \"soon\": "
+                          "expected a number before the unit (examples: 500ms, 10s, 5m, or a "
+                          "number of seconds)",
+                          "receivers[0].loki.spool.deadLetterMaxBytes: invalid size "
+                          "\"1 lightyear\": unknown unit \"lightyear\" (use B, KB, MB, GB, "
+                          "KiB, MiB or GiB)"));
 }
 
 // Verifies that a Loki receiver needs a url and warns when no label would be sent.
@@ -877,6 +913,30 @@ TEST(ConfigLoader, RedactedJsonUsesResmoioNames) {
   EXPECT_EQ(doc["receivers"][0]["queue"]["onFull"], "block");
   EXPECT_EQ(doc["eventsAPIVersion"], "v1");
   EXPECT_EQ(doc["exportRepeatedEvents"], true);
+}
+
+// Verifies that redacted_json shows the Loki delivery-policy keys, defaults and set values.
+TEST(ConfigLoader, RedactedJsonShowsLokiPolicyKeys) {
+  auto r = load(R"(receivers:
+  - name: d
+    loki: {url: http://l/p, streamLabels: {a: b}}
+  - name: s
+    loki:
+      url: http://l/p
+      streamLabels: {a: b}
+      maxRetryDuration: 90s
+      spool: {dir: /s, maxBytes: 1GiB, deadLetterMaxBytes: 10MiB}
+)");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors(r));
+  const auto doc = nlohmann::json::parse(redacted_json(r.cfg));
+  const auto& d = doc["receivers"][0]["loki"];
+  EXPECT_EQ(d["maxRetryDuration"], "300s");
+  EXPECT_EQ(d["spool"]["deadLetterMaxBytes"], 100u << 20);
+  const auto& s = doc["receivers"][1]["loki"];
+  EXPECT_EQ(s["maxRetryDuration"], "90s");
+  EXPECT_EQ(s["spool"]["dir"], "/s");
+  EXPECT_EQ(s["spool"]["maxBytes"], 1u << 30);
+  EXPECT_EQ(s["spool"]["deadLetterMaxBytes"], 10u << 20);
 }
 
 // ---------------------------------------------------------------------------------------------

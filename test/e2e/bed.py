@@ -9,7 +9,9 @@ import base64
 import http.client
 import json
 import os
+import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -156,3 +158,41 @@ contexts:
   context: {{cluster: bed, user: sa, namespace: {ns}}}
 """)
     return token, kubeconfig
+
+
+def flood(targets, connections, size):
+    """Hostile clients: `connections` per (port, path) in targets, each POSTing a Content-Length
+    of `size` bytes without credentials; every other one sends the whole body as fast as it goes
+    (the server answers, drains a little and closes, so its end may be a reset), the rest only
+    the header and wait for the answer (a server that waited for the body would never answer).
+    Returns (port, sent_body, status) per connection: the HTTP status, "reset", or the error."""
+    body = b"x" * size
+    codes, lock = [], threading.Lock()
+
+    def attack(port, path, send_body):
+        status = "no answer"
+        try:
+            with socket.create_connection(("127.0.0.1", port), 10) as s:
+                s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n"
+                          .encode())
+                if send_body:
+                    try:
+                        s.sendall(body)
+                    except OSError:
+                        pass
+                s.settimeout(30)
+                head = s.recv(64)
+                if head:
+                    status = head.split(b" ")[1].decode()
+        except OSError as e:
+            status = "reset" if send_body and isinstance(e, ConnectionError) else type(e).__name__
+        with lock:
+            codes.append((port, send_body, status))
+
+    threads = [threading.Thread(target=attack, args=(port, path, i % 2 == 0))
+               for port, path in targets for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return codes

@@ -11,7 +11,8 @@ Pushgateway).
     Deployment's template passes the "restricted" Pod Security Standard. Then the exporter binary
     runs outside the cluster with the config the chart put in the cluster and a TokenRequest token
     of the chart's ServiceAccount (so with exactly the chart's RBAC): events reach VictoriaLogs
-    (Loki push) enriched; with replicaCount 2 it takes and releases the chart's Lease; with
+    (Loki push) enriched and it creates and updates the checkpoint ConfigMap (chart's Role, also
+    with Bitnami's default values); with replicaCount 2 it takes and releases the chart's Lease; with
     kubeBench.enabled it authenticates the Jobs' ServiceAccount by TokenReview; a
     SubjectAccessReview matrix shows nothing wider is granted.
   - dashboards: valid JSON, every panel titled and on a datasource variable, every metric a panel
@@ -133,8 +134,28 @@ def containers(dep):
     return dep["spec"]["template"]["spec"]["containers"]
 
 
+CHECKPOINT_DEFAULT = {"configMap": "t-kube-event-exporter-checkpoint", "namespace": "kee", "interval": "5s"}
+
+
+def checkpoint_rules(name):
+    return [(("",), ("configmaps",), ("get", "update"), (name,)),
+            (("",), ("configmaps",), ("create",), ())]
+
+
 class HelmTemplateTest(unittest.TestCase):
     """helm lint/template; no cluster needed but the bed's helm."""
+
+    def assert_checkpoint_role(self, docs, name, namespace, release="t", sa="t-kube-event-exporter",
+                               sa_namespace="kee", fullname="t-kube-event-exporter"):
+        role = one(docs, "Role", f"{fullname}-checkpoint")
+        self.assertEqual(role["metadata"]["namespace"], namespace)
+        self.assertEqual(role["metadata"]["labels"]["app.kubernetes.io/instance"], release)
+        self.assertEqual(rules_of(role), checkpoint_rules(name))
+        binding = one(docs, "RoleBinding", f"{fullname}-checkpoint")
+        self.assertEqual(binding["metadata"]["namespace"], namespace)
+        self.assertEqual(binding["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                              "name": f"{fullname}-checkpoint"})
+        self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount", "name": sa, "namespace": sa_namespace}])
 
     @classmethod
     def setUpClass(cls):
@@ -174,6 +195,7 @@ class HelmTemplateTest(unittest.TestCase):
         docs = render()
         kinds = sorted(d["kind"] for d in docs)
         self.assertEqual(kinds, sorted(["ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding",
+                                        "Role", "RoleBinding",  # the checkpoint ConfigMap
                                         "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"]
                                        + ["ConfigMap"] * 4))
         dep = one(docs, "Deployment")
@@ -211,8 +233,12 @@ class HelmTemplateTest(unittest.TestCase):
             self.assertEqual(verbs, ("get",))
             self.assertFalse({"secrets", "configmaps", "*"} & set(resources), resources)
             self.assertNotIn("*", groups)
-        self.assertFalse(find(docs, "Role"))
         self.assertIn(("apps",), [r[0] for r in rules])
+        # The delivery checkpoint (on by default): the config names the ConfigMap, and the only
+        # Role grants get/update on that one ConfigMap and create (not restrictable by name).
+        self.assertEqual(yaml.safe_load(cfg)["checkpoint"], CHECKPOINT_DEFAULT)
+        self.assert_checkpoint_role(docs, "t-kube-event-exporter-checkpoint", "kee")
+        self.assertEqual([r["metadata"]["name"] for r in find(docs, "Role")], ["t-kube-event-exporter-checkpoint"])
         binding = one(docs, "ClusterRoleBinding")
         self.assertEqual(binding["roleRef"]["name"], role["metadata"]["name"])
         self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount", "name": "t-kube-event-exporter",
@@ -240,11 +266,13 @@ class HelmTemplateTest(unittest.TestCase):
         cfg = yaml.safe_load(text)
         for key, value in user.items():  # every key the user wrote, as written
             self.assertEqual(cfg[key], value, key)
-        self.assertEqual(set(cfg) - set(user), {"clusterName", "maxEventAgeSeconds"})
+        self.assertEqual(set(cfg) - set(user), {"clusterName", "maxEventAgeSeconds", "checkpoint"})
+        self.assertEqual(cfg["checkpoint"], CHECKPOINT_DEFAULT)
         self.assertEqual(cfg["receivers"][0]["loki"]["streamLabels"], {"job": "kubernetes-event"})
         p = check_config(text, self.tmp)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertFalse(find(docs, "Role"))  # replicaCount 1: no leader election
+        # replicaCount 1: no leader election, only the checkpoint's Role
+        self.assertEqual([r["metadata"]["name"] for r in find(docs, "Role")], ["t-kube-event-exporter-checkpoint"])
 
     def test_every_option(self):
         docs = render("-f", VALUES_ALL, "--api-versions", "autoscaling.k8s.io/v1/VerticalPodAutoscaler",
@@ -256,7 +284,8 @@ class HelmTemplateTest(unittest.TestCase):
         self.assertEqual(c["image"], "registry.example.com/kube-event-exporter/kube-event-exporter:0.1.0")
         self.assertEqual(c["imagePullPolicy"], "Always")
         self.assertEqual(pod["imagePullSecrets"], [{"name": "global-pull"}, {"name": "image-pull"}])
-        self.assertEqual(c["args"], ["-conf=/data/config.yaml", "-metrics-address=:9112"])
+        # terminationGracePeriodSeconds 45: the exporter's shutdown budget ends 5 s before
+        self.assertEqual(c["args"], ["-conf=/data/config.yaml", "-metrics-address=:9112", "-shutdown-timeout=40s"])
         self.assertEqual([p["containerPort"] for p in c["ports"]], [9112, 9080, 9999])
         self.assertEqual(c["resources"], {"requests": {"cpu": "20m", "memory": "48Mi"},
                                           "limits": {"memory": "256Mi"}})
@@ -286,6 +315,7 @@ class HelmTemplateTest(unittest.TestCase):
         secret = one(docs, "Secret", "all-kee")
         cfg = yaml.safe_load(secret["stringData"]["config.yaml"])
         self.assertEqual(cfg["clusterName"], "mon-cluster")
+        self.assertEqual(cfg["checkpoint"], {"configMap": "all-delivery", "namespace": "mon", "interval": "10s"})
         self.assertEqual(cfg["leaderElection"], {"enabled": True, "leaderElectionID": "all-kee-leader-election"})
         self.assertEqual(cfg["ingest"], {"address": "0.0.0.0:9080", "maxBodyBytes": 1048576,
                                          "auth": {"mode": "tokenReview", "allowedServiceAccounts":
@@ -301,7 +331,9 @@ class HelmTemplateTest(unittest.TestCase):
         self.assertEqual(rules_of(role), [(("coordination.k8s.io",), ("leases",), ("get", "update"),
                                            ("all-kee-leader-election",)),
                                           (("coordination.k8s.io",), ("leases",), ("create",), ())])
-        self.assertEqual(one(docs, "RoleBinding")["subjects"][0]["name"], "kee-sa")
+        self.assertEqual(one(docs, "RoleBinding", "all-kee-leader-election")["subjects"][0]["name"], "kee-sa")
+        self.assert_checkpoint_role(docs, "all-delivery", "mon", release="all", sa="kee-sa", sa_namespace="mon",
+                                    fullname="all-kee")
         cr = rules_of(one(docs, "ClusterRole"))
         self.assertIn((("authentication.k8s.io",), ("tokenreviews",), ("create",), ()), cr)
         self.assertIn((("apps",), ("deployments", "replicasets"), ("get",), ()), cr)
@@ -623,7 +655,8 @@ affinity: |
         docs = render("--set", "existingConfigSecret=mine", "--set", "replicaCount=2",
                       "--set", "config.leaderElection.enabled=true",
                       "--set", "config.leaderElection.leaderElectionID=mine-lease")
-        self.assertEqual(one(docs, "Role")["rules"][0]["resourceNames"], ["mine-lease"])
+        self.assertEqual(one(docs, "Role", "t-kube-event-exporter-leader-election")["rules"][0]["resourceNames"],
+                         ["mine-lease"])
         p = helm("install", "t", CHART, "--dry-run=client", "--namespace", "kee", "--set", "existingConfigSecret=mine")
         self.assertIn("which the chart cannot read", p.stdout.split("NOTES:")[-1])
 
@@ -641,14 +674,15 @@ affinity: |
         cfg = yaml.safe_load(config_of(docs))
         self.assertEqual(cfg["leaderElection"], {"enabled": True,
                                                  "leaderElectionID": "t-kube-event-exporter-leader-election"})
-        self.assertEqual(one(docs, "Role")["rules"][0]["resourceNames"],
+        lease_role = "t-kube-event-exporter-leader-election"
+        self.assertEqual(one(docs, "Role", lease_role)["rules"][0]["resourceNames"],
                          ["t-kube-event-exporter-leader-election"])
         # Explicitly on with one replica: resmoio's default Lease name.
         docs = render("--set", "config.leaderElection.enabled=true")
-        self.assertEqual(one(docs, "Role")["rules"][0]["resourceNames"], ["kubernetes-event-exporter"])
-        # Explicitly off with two replicas: no Role.
+        self.assertEqual(one(docs, "Role", lease_role)["rules"][0]["resourceNames"], ["kubernetes-event-exporter"])
+        # Explicitly off with two replicas: no Lease Role.
         docs = render("--set", "replicaCount=2", "--set", "config.leaderElection.enabled=false")
-        self.assertFalse(find(docs, "Role"))
+        self.assertFalse(find(docs, "Role", lease_role))
 
     def test_config_change_changes_checksum_and_secret_options(self):
         a = one(render(), "Deployment")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
@@ -684,13 +718,13 @@ affinity: |
         role = one(docs, "Role", "t-kube-event-exporter-watch")
         self.assertEqual(role["metadata"]["namespace"], "app")
         self.assertEqual(rules_of(role)[0], (("",), ("events",), ("get", "list", "watch"), ()))
-        self.assertEqual(one(docs, "RoleBinding")["subjects"][0]["namespace"], "kee")
+        self.assertEqual(one(docs, "RoleBinding", "t-kube-event-exporter-watch")["subjects"][0]["namespace"], "kee")
         cluster = rules_of(one(docs, "ClusterRole"))
         self.assertEqual(cluster, [(("",), ("nodes", "namespaces", "persistentvolumes"), ("get",), ())])
         # scope cluster, or no config.namespace: one ClusterRole as before
         for args in (["--set", "config.namespace=app", "--set", "rbac.scope=cluster"], []):
             docs = render(*args)
-            self.assertFalse(find(docs, "Role"))
+            self.assertFalse(find(docs, "Role", "t-kube-event-exporter-watch"))
             self.assertIn("events", one(docs, "ClusterRole")["rules"][0]["resources"])
 
     def test_rbac_options(self):
@@ -733,6 +767,10 @@ affinity: |
             (["--set", "pdb.create=yes"], "/pdb/create"),
             (["--set", "config.metricsNamePrefix=bad-prefix"], "/config"),
             (["--set", "imagee.tag=x"], "additional properties 'imagee' not allowed"),
+            (["--set", "checkpoint.interval=5x"], "/checkpoint/interval"),
+            (["--set", "checkpoint.configmap=x"], "additional properties 'configmap' not allowed"),
+            (["--set", "config.checkpoint.configmap=x"], "/config"),
+            (["--set", "config.checkpoint.maxEntries=5"], "/config"),
         ]
         for args, want in cases:
             p = helm("template", "t", CHART, *args, check=False)
@@ -765,11 +803,75 @@ affinity: |
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("config: not valid YAML", p.stderr)
 
+    def test_checkpoint_off_renders_neither_key_nor_role(self):
+        docs = render("--set", "checkpoint.enabled=false")
+        self.assertNotIn("checkpoint", yaml.safe_load(config_of(docs)))
+        self.assertFalse(find(docs, "Role") + find(docs, "RoleBinding"))
+        self.assertNotIn("configmaps", json.dumps([d for d in docs if d["kind"] == "ClusterRole"]))
+        # rbac.create false: the config still has the checkpoint, the RBAC is the user's
+        docs = render("--set", "rbac.create=false")
+        self.assertEqual(yaml.safe_load(config_of(docs))["checkpoint"], CHECKPOINT_DEFAULT)
+        self.assertFalse(find(docs, "Role") + find(docs, "RoleBinding"))
+
+    def test_checkpoint_options_and_the_users_own_checkpoint_win(self):
+        # checkpoint.configMap (a template) and interval; namespaceOverride moves it with the pod
+        values = os.path.join(self.tmp, "checkpoint.yaml")
+        with open(values, "w") as f:
+            f.write("checkpoint: {configMap: '{{ .Release.Name }}-cp', interval: 30s}\nnamespaceOverride: mon\n")
+        docs = render("-f", values)
+        cfg = yaml.safe_load(config_of(docs))
+        self.assertEqual(cfg["checkpoint"], {"configMap": "t-cp", "namespace": "mon", "interval": "30s"})
+        self.assert_checkpoint_role(docs, "t-cp", "mon", sa_namespace="mon")
+        self.assertEqual(check_config(config_of(docs), self.tmp).returncode, 0)
+        # The user's config has its own checkpoint: it wins whole (no chart keys mixed in); the
+        # Role follows the rendered config (its name, its namespace).
+        docs = render("--set", "config.checkpoint.configMap=shared-cp", "--set", "config.checkpoint.namespace=ops",
+                      "--set", "config.checkpoint.maxEntries=1000")
+        text = config_of(docs)
+        self.assertEqual(yaml.safe_load(text)["checkpoint"],
+                         {"configMap": "shared-cp", "namespace": "ops", "maxEntries": 1000})
+        p = check_config(text, self.tmp)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assert_checkpoint_role(docs, "shared-cp", "ops")
+        # ... also with checkpoint.enabled false (the user asked for it in the config)
+        docs = render("--set", "checkpoint.enabled=false", "--set", "config.checkpoint.configMap=mine")
+        self.assertEqual(yaml.safe_load(config_of(docs))["checkpoint"], {"configMap": "mine"})
+        self.assert_checkpoint_role(docs, "mine", "kee")
+        # a file checkpoint needs no ConfigMap: no Role
+        docs = render("--set", "config.checkpoint.file=/tmp/checkpoint.json")
+        self.assertEqual(yaml.safe_load(config_of(docs))["checkpoint"], {"file": "/tmp/checkpoint.json"})
+        self.assertFalse(find(docs, "Role") + find(docs, "RoleBinding"))
+        # a config string (tpl) with its own checkpoint wins as well
+        path = os.path.join(self.tmp, "cp-string.yaml")
+        with open(path, "w") as f:
+            f.write("checkpoint: {configMap: '{{ .Release.Name }}-own', interval: 2s}\n"
+                    "receivers: [{name: d, stdout: {}}]\nroute: {routes: [{match: [{receiver: d}]}]}\n")
+        docs = render("--set-file", f"config={path}")
+        self.assertEqual(yaml.safe_load(config_of(docs))["checkpoint"], {"configMap": "t-own", "interval": "2s"})
+        self.assert_checkpoint_role(docs, "t-own", "kee")
+
+    def test_termination_grace_period_sets_the_shutdown_timeout(self):
+        def args(*extra):
+            return containers(one(render(*extra), "Deployment"))[0]["args"]
+        default = ["-conf=/data/config.yaml", "-metrics-address=:2112"]
+        # unset: Kubernetes' 30 s, the exporter's default 25 s fits; no flag, no field
+        self.assertEqual(args(), default)
+        self.assertNotIn("terminationGracePeriodSeconds", one(render(), "Deployment")["spec"]["template"]["spec"])
+        docs = render("--set", "terminationGracePeriodSeconds=60")
+        self.assertEqual(one(docs, "Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 60)
+        self.assertEqual(containers(one(docs, "Deployment"))[0]["args"], default + ["-shutdown-timeout=55s"])
+        self.assertEqual(args("--set-string", "terminationGracePeriodSeconds=90"), default + ["-shutdown-timeout=85s"])
+        self.assertEqual(args("--set", "terminationGracePeriodSeconds=3"), default + ["-shutdown-timeout=1s"])
+        # the user's own args are left as written
+        self.assertEqual(args("--set", "terminationGracePeriodSeconds=60", "--set", "args={-conf=/data/config.yaml}"),
+                         ["-conf=/data/config.yaml"])
+        # (the binary runs with the rendered flag in test_bitnami_values_loki_installs_and_exports_...)
+
 
 class Exporter:
     """The binary run outside the cluster with a chart-rendered config and a kubeconfig."""
 
-    def __init__(self, tmp, name, config_text, kubeconfig):
+    def __init__(self, tmp, name, config_text, kubeconfig, extra_args=()):
         self.port = free_port()
         self.conf = os.path.join(tmp, f"{name}.yaml")
         with open(self.conf, "w") as f:
@@ -777,7 +879,7 @@ class Exporter:
         self.log_path = os.path.join(tmp, f"{name}.log")
         self.log = open(self.log_path, "w")
         self.p = subprocess.Popen([binary(), "-conf", self.conf, "-kubeconfig", kubeconfig,
-                                   "-metrics-address", f"127.0.0.1:{self.port}"],
+                                   "-metrics-address", f"127.0.0.1:{self.port}", *extra_args],
                                   stdout=self.log, stderr=self.log)
         poll(lambda: self.p.poll() is None and self.ready(), 60, 0.1, "the exporter ready")
 
@@ -897,7 +999,7 @@ class HelmInstallTest(unittest.TestCase):
                                   "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
         return ns, dep
 
-    def assert_not_wider(self, ns, sa, lease=None, tokenreview=False, watch_ns=None):
+    def assert_not_wider(self, ns, sa, lease=None, tokenreview=False, watch_ns=None, checkpoint=None):
         """SubjectAccessReviews for the chart's ServiceAccount: what it needs is allowed, the rest
         denied. watch_ns: config.namespace (rbac.scope auto: a Role there, not cluster-wide)."""
         other = f"kee-other-{uuid.uuid4().hex[:6]}"
@@ -927,6 +1029,17 @@ class HelmInstallTest(unittest.TestCase):
         else:
             denied += [("get", "leases", "coordination.k8s.io", ns, "kubernetes-event-exporter"),
                        ("create", "leases", "coordination.k8s.io", ns)]
+        if checkpoint:
+            # the checkpoint ConfigMap: get/update that name, create; nothing else on configmaps
+            allowed += [("get", "configmaps", "", ns, checkpoint), ("update", "configmaps", "", ns, checkpoint),
+                        ("create", "configmaps", "", ns)]
+            denied += [("get", "configmaps", "", ns, "kee-kube-event-exporter"),
+                       ("update", "configmaps", "", ns, "someone-elses-configmap"),
+                       ("delete", "configmaps", "", ns, checkpoint), ("patch", "configmaps", "", ns, checkpoint),
+                       ("list", "configmaps", "", ns), ("watch", "configmaps", "", ns),
+                       ("create", "configmaps", "", other), ("get", "configmaps", "", other, checkpoint)]
+        else:
+            denied += [("create", "configmaps", "", ns)]
         (allowed if tokenreview else denied).append(("create", "tokenreviews", "authentication.k8s.io", None))
         for verb, res, group, namespace, *name in allowed:
             self.assertTrue(self.can(ns, sa, verb, res, group, namespace, *name), (verb, res, namespace, name))
@@ -938,12 +1051,17 @@ class HelmInstallTest(unittest.TestCase):
         # The release namespace enforces the "restricted" Pod Security Standard.
         self.kube.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {
             "name": ns, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
-        docs = self.install("kee", ns, "-f", VALUES_LOKI)
+        # A grace period of 40 s: the chart hands the exporter -shutdown-timeout=35s.
+        docs = self.install("kee", ns, "-f", VALUES_LOKI, "--set", "terminationGracePeriodSeconds=40")
         self.assert_pod_admitted_as_restricted(ns, one(docs, "Deployment"))
         self.assertEqual(sorted({d["kind"] for d in docs}),
                          ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
-                          "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"])
+                          "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "Service",
+                          "ServiceAccount"])
         sa = "kee-kube-event-exporter"
+        checkpoint = "kee-kube-event-exporter-checkpoint"
+        dep_args = containers(one(docs, "Deployment"))[0]["args"]
+        self.assertEqual(dep_args[2:], ["-shutdown-timeout=35s"])
         # The config the chart put into the cluster; only the Loki URL is pointed at the bed's
         # VictoriaLogs (the gateway of values-loki.yaml does not exist here).
         cm = self.kube.get(f"/api/v1/namespaces/{ns}/configmaps/kee-kube-event-exporter")
@@ -951,9 +1069,15 @@ class HelmInstallTest(unittest.TestCase):
         gateway = "http://loki-gateway.kube-monitor.svc.cluster.local/loki/api/v1/push"
         self.assertIn(gateway, text)
         text = text.replace(gateway, f"{env('VLOGS_URL')}/insert/loki/api/v1/push")
+        # The delivery checkpoint: a ConfigMap in the release namespace, named in the config.
+        self.assertEqual(yaml.safe_load(text)["checkpoint"],
+                         {"configMap": checkpoint, "namespace": ns, "interval": "5s"})
+        cm_path = f"/api/v1/namespaces/{ns}/configmaps/{checkpoint}"
+        self.assertEqual(self.kube.request("GET", cm_path, expect=None)[0], 404)  # the exporter creates it
         _, kubeconfig = self.sa_kubeconfig(ns, sa)
         app, dep = self.app_namespace()
-        ex = Exporter(self.tmp, f"loki-{ns}", text, kubeconfig)
+        # The Deployment's args beyond -conf/-metrics-address (the shutdown budget) as they are.
+        ex = Exporter(self.tmp, f"loki-{ns}", text, kubeconfig, extra_args=dep_args[2:])
         try:
             names = [f"web.{i:03d}" for i in range(30)]
             post_events(app, dep, names, threads=3)
@@ -966,13 +1090,30 @@ class HelmInstallTest(unittest.TestCase):
             # The design's query fields: top-level type/reason/message, involvedObject.name.
             self.assertEqual({(r["type"], r["reason"], r["involvedObject.name"]) for r in rows},
                              {("Normal", "ScalingReplicaSet", "web")})
+            # The exporter, as the chart's ServiceAccount with only the chart's RBAC, created the
+            # checkpoint ConfigMap (POST on 404) and keeps it current (PUT): every event above
+            # delivered is remembered in it.
+            def stored():
+                status, cm = self.kube.request("GET", cm_path, expect=(200, 404))
+                data = (cm.get("data") or {}) if status == 200 else {}
+                return json.loads(data["checkpoint.json"]) if "checkpoint.json" in data else None
+            cp = poll(lambda: (c := stored()) and c["entries"] >= len(names) and c, 60, 0.5,
+                      f"ConfigMap {ns}/{checkpoint} with the {len(names)} events")
+            self.assertEqual(cp["version"], 1)
             m = ex.metrics()
             self.assertRegex(m, r"(?m)^event_exporter_watch_errors 0$")
+            self.assertRegex(m, r'(?m)^event_exporter_checkpoint_writes_total\{result="ok"\} [1-9]')
+            self.assertRegex(m, r'(?m)^event_exporter_checkpoint_writes_total\{result="failed"\} 0$')
             log = ex.read_log()
             self.assertNotRegex(log, r"\b403\b|[Ff]orbidden", log[-3000:])
         finally:
             self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
-        self.assert_not_wider(ns, sa)
+        # The last write at shutdown still holds every event; the ConfigMap is the exporter's
+        # (no Helm labels): `helm uninstall` leaves it.
+        final = self.kube.get(cm_path)
+        self.assertGreaterEqual(json.loads(final["data"]["checkpoint.json"])["entries"], len(names))
+        self.assertNotIn("app.kubernetes.io/managed-by", (final["metadata"].get("labels") or {}))
+        self.assert_not_wider(ns, sa, checkpoint=checkpoint)
         # A config change through `helm upgrade` changes the live pod template (a rollout).
         path = f"/apis/apps/v1/namespaces/{ns}/deployments/kee-kube-event-exporter"
         before = self.kube.get(path)["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
@@ -982,6 +1123,38 @@ class HelmInstallTest(unittest.TestCase):
         self.assertNotEqual(after["spec"]["template"]["metadata"]["annotations"]["checksum/config"], before)
         self.assertIn("clusterName: prod", self.kube.get(
             f"/api/v1/namespaces/{ns}/configmaps/kee-kube-event-exporter")["data"]["config.yaml"])
+
+    def test_bitnami_defaults_install_writes_the_checkpoint(self):
+        """Bitnami's default values never mention the checkpoint: the chart's defaults apply, and
+        the exporter (Bitnami's config from the chart's ConfigMap, the chart's ServiceAccount)
+        creates and updates the checkpoint ConfigMap with the chart's Role."""
+        ns = f"kee-bncp-{uuid.uuid4().hex[:6]}"
+        docs = self.install("bn", ns, "-f", os.path.join(DATA, "bitnami-3.6.4-defaults.yaml"))
+        fullname = "bn-kube-event-exporter"
+        checkpoint = f"{fullname}-checkpoint"
+        self.assertEqual({(d["kind"], d["metadata"]["name"]) for d in docs if d["kind"] in ("Role", "RoleBinding")},
+                         {("Role", checkpoint), ("RoleBinding", checkpoint)})
+        text = self.kube.get(f"/api/v1/namespaces/{ns}/configmaps/{fullname}")["data"]["config.yaml"]
+        cfg = yaml.safe_load(text)
+        self.assertEqual(cfg["checkpoint"], {"configMap": checkpoint, "namespace": ns, "interval": "5s"})
+        self.assertEqual(cfg["receivers"][0]["file"]["path"], "/dev/stdout")  # Bitnami's own config
+        _, kubeconfig = self.sa_kubeconfig(ns, fullname)
+        app, dep = self.app_namespace()
+        cm_path = f"/api/v1/namespaces/{ns}/configmaps/{checkpoint}"
+        ex = Exporter(self.tmp, f"bncp-{ns}", text, kubeconfig)
+        try:
+            post_events(app, dep, [f"bn.{i}" for i in range(5)], threads=1)
+
+            def entries():
+                status, cm = self.kube.request("GET", cm_path, expect=(200, 404))
+                data = (cm.get("data") or {}) if status == 200 else {}
+                return json.loads(data["checkpoint.json"])["entries"] if "checkpoint.json" in data else 0
+            poll(lambda: entries() >= 5, 60, 0.5, f"ConfigMap {ns}/{checkpoint} with the 5 events")
+            log = ex.read_log()
+            self.assertNotRegex(log, r"\b403\b|[Ff]orbidden", log[-3000:])
+        finally:
+            self.assertEqual(ex.stop(), 0, ex.read_log()[-3000:])
+        self.assert_not_wider(ns, fullname, checkpoint=checkpoint)
 
     def test_leader_election_and_ingest_rbac(self):
         ns = f"kee-le-{uuid.uuid4().hex[:6]}"
@@ -1033,7 +1206,8 @@ class HelmInstallTest(unittest.TestCase):
             "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}})
         self.assertTrue(r["status"]["authenticated"])
         self.assertEqual(r["status"]["user"]["username"], f"system:serviceaccount:{ns}:{fullname}")
-        self.assert_not_wider(ns, fullname, lease=lease, tokenreview=True, watch_ns=app)
+        self.assert_not_wider(ns, fullname, lease=lease, tokenreview=True, watch_ns=app,
+                              checkpoint=f"{fullname}-checkpoint")
         # config.namespace with rbac.scope auto: the watch is granted in that namespace only.
         self.assertEqual({(d["kind"], d["metadata"].get("namespace")) for d in docs
                           if d["kind"] in ("Role", "RoleBinding")},

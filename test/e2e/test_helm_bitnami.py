@@ -439,7 +439,9 @@ class BitnamiInstallTest(unittest.TestCase):
         docs = self.install("kee", ns, "-f", DEFAULTS)
         self.assertEqual(sorted({d["kind"] for d in docs}),
                          ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
-                          "NetworkPolicy", "PodDisruptionBudget", "ServiceAccount"])
+                          "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "ServiceAccount"])
+        # the Role and RoleBinding are the delivery checkpoint's (checkpoint.enabled by default)
+        self.assertEqual([d["metadata"]["name"] for d in find(docs, "Role")], ["kee-kube-event-exporter-checkpoint"])
         cm = self.kube.get(f"/api/v1/namespaces/{ns}/configmaps/kee-kube-event-exporter")
         self.assertEqual(yaml.safe_load(cm["data"]["config.yaml"])["logFormat"], "pretty")
 
@@ -469,7 +471,7 @@ class BitnamiInstallTest(unittest.TestCase):
         self.assertEqual(now["metadata"]["uid"], dep["metadata"]["uid"])
         self.assertEqual(now["spec"]["selector"], dep["spec"]["selector"])
         self.assertEqual(lease(), lease_before)
-        self.assertEqual(one(after, "Role")["rules"][0]["resourceNames"], [lease_before])
+        self.assertEqual(one(after, "Role", f"{full}-leader-election")["rules"][0]["resourceNames"], [lease_before])
 
 
 if __name__ == "__main__":

@@ -12,10 +12,9 @@ import os
 import socket
 import subprocess
 import tempfile
-import threading
 import unittest
 
-from bed import env, poll
+from bed import env, flood, poll
 from test_watch import binary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -69,39 +68,8 @@ ingest: {{enabled: true, address: "127.0.0.1:{iport}", auth: {{mode: staticToken
         poll(ready, 30, what="the exporter's listeners")
         before = peak_rss_mib(p.pid)
 
-        codes = []
-        lock = threading.Lock()
-        body = b"x" * BODY
-
-        def attack(port, path, send_body):
-            # send_body False: the header alone, then wait for the answer (a server that waited
-            # for the body would not answer). True: the whole 8 MiB as fast as it goes; the
-            # server answers, drains a little and closes, so the end may be a reset.
-            status = "no answer"
-            try:
-                with socket.create_connection(("127.0.0.1", port), 10) as s:
-                    s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {BODY}\r\n\r\n".encode())
-                    if send_body:
-                        try:
-                            s.sendall(body)
-                        except OSError:
-                            pass
-                    s.settimeout(30)
-                    head = s.recv(64)
-                    if head:
-                        status = head.split(b" ")[1].decode()
-            except OSError as e:
-                status = "reset" if send_body and isinstance(e, ConnectionError) else type(e).__name__
-            with lock:
-                codes.append((port == mport, send_body, status))
-
-        threads = [threading.Thread(target=attack, args=(port, path, i % 2 == 0))
-                   for port, path in ((mport, "/x"), (iport, "/api/v1/kube-bench?node=a"))
-                   for i in range(CONNECTIONS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        codes = [(port == mport, sent_body, status) for port, sent_body, status in
+                 flood(((mport, "/x"), (iport, "/api/v1/kube-bench?node=a")), CONNECTIONS, BODY)]
         after = peak_rss_mib(p.pid)
 
         post = subprocess.run([binary(), "post-bench", "-file", REPORT, "-url", f"http://127.0.0.1:{iport}",

@@ -65,6 +65,11 @@ class fake_loki {
   void script(reply r) { script_.push_back(std::move(r)); }
   // Answer every push with this (when the script is empty). nullopt: back to normal.
   void always(std::optional<reply> r) { always_ = std::move(r); }
+  // Answers the pushes for which f returns a reply with that reply, before the script and
+  // always() (e.g. 413 for bodies over N bytes, 429 for one batch forever); nullopt: as usual.
+  void answer_if(std::function<std::optional<reply>(const loki_push&)> f) {
+    answer_if_ = std::move(f);
+  }
   // Makes an entry invalid (Loki's per-entry 400: the others of the push are stored).
   void reject_if(std::function<std::optional<std::string>(const loki_entry&)> f) {
     reject_ = std::move(f);
@@ -211,10 +216,13 @@ class fake_loki {
       return reply::code(400).with_body("couldn't parse push request\n");
     }
     std::optional<reply> r;
-    if (!script_.empty()) {
+    if (answer_if_) {
+      r = answer_if_(p);
+    }
+    if (!r && !script_.empty()) {
       r = std::move(script_.front());
       script_.pop_front();
-    } else if (always_) {
+    } else if (!r && always_) {
       r = *always_;
     }
     if (r) {
@@ -241,6 +249,7 @@ class fake_loki {
   std::deque<reply> script_;
   std::optional<reply> always_;
   std::function<std::optional<std::string>(const loki_entry&)> reject_;
+  std::function<std::optional<reply>(const loki_push&)> answer_if_;
   std::vector<loki_entry> stored_;
   std::vector<loki_push> pushes_;
   std::map<std::string, std::set<std::pair<std::int64_t, std::string>>> seen_;

@@ -50,7 +50,8 @@ TEST(LokiPushClient, Classify) {
   EXPECT_EQ(classify_status(401), k::auth);
   EXPECT_EQ(classify_status(403), k::auth);
   EXPECT_EQ(classify_status(404), k::client_error);
-  EXPECT_EQ(classify_status(413), k::client_error);
+  EXPECT_EQ(classify_status(413), k::too_large);
+  EXPECT_EQ(classify_status(422), k::client_error);
   EXPECT_EQ(classify_status(302), k::client_error);
 }
 

@@ -7,76 +7,16 @@
 #include <fstream>
 #include <set>
 
-#include "fakes/fake_loki.hpp"
-#include "support/io.hpp"
+#include "sinks/loki_fixture.hpp"
 
 namespace ke::sinks::loki {
 namespace {
 
 using std::chrono::milliseconds;
-using std::chrono::seconds;
-using steady = std::chrono::steady_clock;
-namespace fs = std::filesystem;
 
-struct recorded_acks : delivery_observer {
-  std::vector<std::string> delivered_positions;
-  std::vector<std::pair<std::string, std::string>> dropped_positions;  // position, reason
-  void delivered(std::string_view, const std::vector<std::string>& p) override {
-    delivered_positions.insert(delivered_positions.end(), p.begin(), p.end());
-  }
-  void dropped(std::string_view, const std::vector<std::string>& p,
-               std::string_view reason) override {
-    for (const auto& x : p) {
-      dropped_positions.emplace_back(x, std::string(reason));
-    }
-  }
-};
-
-class LokiSinkTest : public ::testing::Test {
+class LokiSinkTest : public LokiSinkFixture {
  protected:
-  void SetUp() override {
-    loki_ = std::make_unique<test::fake_loki>(ioc_.get_executor());
-    char tmpl[] = "/tmp/ke-loki-sink-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(tmp_, ec);
-  }
-
-  config::loki_sink cfg() const {
-    config::loki_sink c;
-    c.url = loki_->url();
-    c.stream_labels = {{"job", "kubernetes-event"}};
-    c.labels = {"namespace"};
-    c.batch_wait = milliseconds(20);
-    c.min_backoff = milliseconds(10);
-    c.max_backoff = milliseconds(50);
-    c.timeout = milliseconds(2000);
-    return c;
-  }
-
-  std::unique_ptr<loki_sink> make(const config::loki_sink& c, diagnostics* out = nullptr,
-                                  const std::string& name = "loki") {
-    config::receiver r;
-    r.name = name;
-    r.sink = c;
-    r.path = "receivers[0]";
-    diagnostics d;
-    auto s = make_loki_sink(ioc_.get_executor(), r, metrics_, d);
-    if (out != nullptr) {
-      *out = d;
-    }
-    EXPECT_TRUE(s || out != nullptr) << (d.empty() ? "" : d[0].to_string());
-    auto* ls = dynamic_cast<loki_sink*>(s.release());
-    std::unique_ptr<loki_sink> p(ls);
-    if (p) {
-      p->set_delivery_observer(&acks_);
-      p->set_backoff_random([] { return 0.0; });  // always minBackoff: fast, deterministic
-    }
-    return p;
-  }
+  LokiSinkTest() : LokiSinkFixture("/tmp/ke-loki-sink-test-XXXXXX") {}
 
   // Event i at time t (ns): its line says which one it is.
   static record_ptr rec(int i, std::int64_t t, const std::string& ns = "default",
@@ -98,15 +38,8 @@ class LokiSinkTest : public ::testing::Test {
     }
     return v;
   }
-  static int index_of(const std::string& line) {
-    return std::stoi(line.substr(5, line.find(',') - 5));
-  }
-
   send_result send(loki_sink& s, std::vector<record_ptr> v) {
     return test::run_coro(ioc_, s.send(std::move(v)));
-  }
-  void close(loki_sink& s, milliseconds within = milliseconds(5000)) {
-    test::run_coro(ioc_, s.close(steady::now() + within), within + seconds(5));
   }
   bool stored(std::size_t n, milliseconds limit = milliseconds(20000)) {
     return test::run_until(
@@ -117,22 +50,6 @@ class LokiSinkTest : public ::testing::Test {
         ioc_, [&] { return s.idle(); }, limit);
   }
 
-  double counter(const std::string& name, const prometheus::Labels& labels) {
-    return prometheus::BuildCounter()
-        .Name(name)
-        .Help("")
-        .Register(metrics_.registry())
-        .Add(labels)
-        .Value();
-  }
-  double dropped(const std::string& reason) {
-    return counter("loki_entries_dropped_total", {{"receiver", "loki"}, {"reason", reason}});
-  }
-  double batches(const std::string& code) {
-    return counter("loki_batches_total", {{"receiver", "loki"}, {"code", code}});
-  }
-  double value(const std::string& name) { return counter(name, {{"receiver", "loki"}}); }
-
   // Every stored line is one of [0, n) exactly once and in that order.
   void expect_all_in_order(int n) {
     ASSERT_EQ(loki_->stored().size(), static_cast<std::size_t>(n));
@@ -140,12 +57,6 @@ class LokiSinkTest : public ::testing::Test {
       ASSERT_EQ(index_of(loki_->stored()[static_cast<std::size_t>(i)].line), i) << "at " << i;
     }
   }
-
-  net::io_context ioc_;
-  ke::metrics metrics_{""};
-  std::unique_ptr<test::fake_loki> loki_;
-  recorded_acks acks_;
-  std::string tmp_;
 };
 
 // ---- the happy path ----------------------------------------------------------------------

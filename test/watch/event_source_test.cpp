@@ -156,6 +156,15 @@ TEST(EventsV1, MapsOntoCoreFields) {
 
 // ---- event_source end to end -------------------------------------------------------------------
 
+// Five Events about one pod (same uid and resourceVersion), all arriving while the first lookup's
+// GET waits for a kubeQPS token.
+void burst_about(fake_apiserver& server, const std::string& pod) {
+  for (int i = 0; i < 5; ++i) {
+    server.create_event(fake_apiserver::make_event("default", pod + ".e" + std::to_string(i),
+                                                   "BackOff", "Back-off restarting"));
+  }
+}
+
 class EventSourceTest : public test::ApiServerFixture {
  protected:
   std::vector<record_ptr> records;
@@ -182,7 +191,9 @@ class EventSourceTest : public test::ApiServerFixture {
     ApiServerFixture::TearDown();
   }
 
-  void start() {
+  // real_time: the source's own steady clock instead of the manual one, so that token bucket
+  // waits take real time (a lookup stalled behind kubeQPS).
+  void start(bool real_time = false) {
     std::string error;
     src = event_source::create(
         ioc.get_executor(), rc, o,
@@ -190,7 +201,7 @@ class EventSourceTest : public test::ApiServerFixture {
           records.push_back(std::move(r));
           co_return;
         },
-        metrics, &error, &clk);
+        metrics, &error, real_time ? nullptr : &clk);
     ASSERT_TRUE(src) << error;
     src->start();
   }
@@ -218,6 +229,38 @@ class EventSourceTest : public test::ApiServerFixture {
 
   json add(const std::string& ns, const std::string& name, const std::string& reason = "Pulled") {
     return server->create_event(fake_apiserver::make_event(ns, name, reason, reason + " " + name));
+  }
+
+  // Real time, five Events about Pod "crashy" (burst_about): all five shipped, in order, after
+  // one GET of the Pod.
+  void five_events_one_get() {
+    start(/*real_time=*/true);
+    ASSERT_TRUE(wait([&] { return watching(); }));
+    burst_about(*server, "crashy");
+    ASSERT_TRUE(wait([&] { return records.size() == 5; }));
+    EXPECT_EQ(gets("/api/v1/namespaces/default/pods/crashy"), 1u);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      EXPECT_EQ(records[i]->name, "crashy.e" + std::to_string(i));
+    }
+  }
+
+  // stop() with a 5 s deadline returns well before it (the running requests are aborted).
+  bool stops_promptly() {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto stopped = test::try_run_coro(ioc, [this]() -> net::awaitable<bool> {
+      co_await src->stop(std::chrono::steady_clock::now() + seconds(5));
+      co_return true;
+    }());
+    return stopped && !src->running() && std::chrono::steady_clock::now() - t0 < seconds(2);
+  }
+
+  // GETs of this Pod are answered never (until the request times out or is aborted).
+  void stall_pod_gets(const std::string& name) {
+    fake_apiserver::scripted stall;
+    stall.on = match::get;
+    stall.path_prefix = "/api/v1/namespaces/default/pods/" + name;
+    stall.what = fake_apiserver::scripted::action::stall;
+    server->script(stall);
   }
 
   std::size_t gets(const std::string& prefix) {
@@ -470,11 +513,7 @@ TEST_F(EventSourceTest, SlowLookupKeepsOrder) {
   pod("default", "fast");
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
-  fake_apiserver::scripted stall;
-  stall.on = match::get;
-  stall.path_prefix = "/api/v1/namespaces/default/pods/slow";
-  stall.what = fake_apiserver::scripted::action::stall;
-  server->script(stall);
+  stall_pod_gets("slow");
   add("default", "slow.e");
   add("default", "fast.e");
   ASSERT_TRUE(wait([&] { return records.size() == 2; }));
@@ -530,23 +569,110 @@ TEST_F(EventSourceTest, StopAndRestart) {
   pod("default", "slow");
   start();
   ASSERT_TRUE(wait([&] { return watching(); }));
-  fake_apiserver::scripted stall;
-  stall.on = match::get;
-  stall.path_prefix = "/api/v1/namespaces/default/pods/slow";
-  stall.what = fake_apiserver::scripted::action::stall;
-  server->script(stall);
+  stall_pod_gets("slow");
   add("default", "slow.e");
   ASSERT_TRUE(wait([&] { return gets("/api/v1/namespaces/default/pods/slow") == 1; }));
-  const auto t0 = std::chrono::steady_clock::now();
-  auto stopped = test::try_run_coro(ioc, [this]() -> net::awaitable<bool> {
-    co_await src->stop(std::chrono::steady_clock::now() + seconds(5));
-    co_return true;
-  }());
-  ASSERT_TRUE(stopped);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(2));
-  EXPECT_FALSE(src->running());
+  EXPECT_TRUE(stops_promptly());
   src->start();
   ASSERT_TRUE(wait([&] { return server->lists() == 2 && watching(); }));
+}
+
+// ---- coalesced lookups (issue 12) --------------------------------------------------------------
+
+// Verifies that concurrent lookups of one object share one GET: five events about a pod arrive
+// while the first GET waits for a token (the list and discovery used the burst), the other four
+// wait for its answer, and all five records carry the pod's labels, in order. (Without sharing:
+// five GETs, each waiting for its own token.)
+TEST_F(EventSourceTest, ConcurrentLookupsOfOneObjectShareOneGet) {
+  o.kube_qps = 10;  // a token per 100 ms, real time
+  o.kube_burst = 2;
+  pod("default", "crashy");
+  ASSERT_NO_FATAL_FAILURE(five_events_one_get());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i]->doc["involvedObject"]["labels"]["app"], "web") << i;
+  }
+  const auto& c = src->lookups().counters();
+  EXPECT_EQ(c.gets, 1u);
+  EXPECT_EQ(c.coalesced, 4u);
+  EXPECT_EQ(c.failures, 0u);
+  EXPECT_EQ(metrics.kube_api_read_cache_misses.value(), 1);
+  EXPECT_EQ(metrics.kube_api_read_cache_hits.value(), 4);  // the four that sent no request
+  EXPECT_EQ(src->lookups().in_flight(), 0u);
+}
+
+// Verifies that when the shared GET fails (500 without Retry-After: not retried), every waiter
+// gets the same outcome (no labels), no waiter sends a request of its own, and the failure is
+// reported and counted once.
+TEST_F(EventSourceTest, SharedLookupFailureReachesEveryWaiter) {
+  o.kube_qps = 10;
+  o.kube_burst = 2;
+  pod("default", "crashy");
+  fake_apiserver::scripted fail;
+  fail.on = match::get;
+  fail.path_prefix = "/api/v1/namespaces/default/pods/crashy";
+  fail.status = 500;
+  fail.body = fake_apiserver::status(500, "InternalError", "etcd is sad").dump();
+  server->script(fail);
+  ASSERT_NO_FATAL_FAILURE(five_events_one_get());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EXPECT_FALSE(records[i]->doc["involvedObject"].contains("labels")) << i;
+  }
+  const auto& c = src->lookups().counters();
+  EXPECT_EQ(c.gets, 1u);
+  EXPECT_EQ(c.coalesced, 4u);
+  EXPECT_EQ(c.failures, 1u);
+  EXPECT_EQ(metrics.watch_errors.value(), 1);
+  EXPECT_EQ(src->lookups().in_flight(), 0u);
+  // A failure is not cached: the next event about the pod asks again, and gets the labels.
+  add("default", "crashy.later");
+  ASSERT_TRUE(wait([&] { return records.size() == 6; }));
+  EXPECT_EQ(gets("/api/v1/namespaces/default/pods/crashy"), 2u);
+  EXPECT_EQ(records[5]->doc["involvedObject"]["labels"]["app"], "web");
+}
+
+// Verifies that a shared GET that times out gives every waiter the no-labels outcome of that one
+// request (not one timed-out request each, one after another).
+TEST_F(EventSourceTest, SharedLookupTimeoutReachesEveryWaiter) {
+  o.api.request_timeout = milliseconds(300);
+  pod("default", "crashy");
+  stall_pod_gets("crashy");
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  burst_about(*server, "crashy");
+  ASSERT_TRUE(wait([&] { return records.size() == 5; }));
+  EXPECT_EQ(gets("/api/v1/namespaces/default/pods/crashy"), 1u);
+  for (const auto& r : records) {
+    EXPECT_FALSE(r->doc["involvedObject"].contains("labels")) << r->name;
+  }
+  EXPECT_EQ(src->lookups().counters().coalesced, 4u);
+  EXPECT_EQ(src->lookups().in_flight(), 0u);
+}
+
+// Verifies that stop() ends promptly while lookups wait on a shared GET that never answers, that
+// no in-flight entry outlives it, and that after start() the object is looked up afresh.
+TEST_F(EventSourceTest, StopWhileLookupsShareAStalledGet) {
+  pod("default", "crashy");
+  stall_pod_gets("crashy");
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  burst_about(*server, "crashy");
+  ASSERT_TRUE(wait([&] {
+    return gets("/api/v1/namespaces/default/pods/crashy") == 1 &&
+           src->lookups().counters().coalesced == 4;
+  }));
+  EXPECT_EQ(src->lookups().in_flight(), 1u);
+  EXPECT_TRUE(stops_promptly());
+  EXPECT_EQ(src->lookups().in_flight(), 0u);
+  // The new term ships the relisted events (a process start); each record has the labels.
+  src->start();
+  ASSERT_TRUE(wait([&] { return server->lists() == 2 && watching(); }));
+  add("default", "crashy.after");
+  ASSERT_TRUE(wait([&] { return !records.empty() && records.back()->name == "crashy.after"; }));
+  for (const auto& r : records) {
+    EXPECT_EQ(r->doc["involvedObject"]["labels"]["app"], "web") << r->name;
+  }
+  EXPECT_EQ(gets("/api/v1/namespaces/default/pods/crashy"), 2u);
+  EXPECT_EQ(src->lookups().in_flight(), 0u);
 }
 
 }  // namespace

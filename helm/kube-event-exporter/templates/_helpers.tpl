@@ -131,6 +131,9 @@ imagePullSecrets:
 {{- fail (printf "existingConfigSecret %q with replicaCount %d: the chart cannot read the Secret, so it cannot tell whether leader election is on (without it every replica exports every event). Put leaderElection {enabled: true, leaderElectionID: <as in the Secret>} in the Secret and state the same under config.leaderElection in values (the chart then grants that Lease), or set replicaCount: 1" .Values.existingConfigSecret (int .Values.replicaCount)) -}}
 {{- end -}}
 {{- $base := dict -}}
+{{- if and .Values.checkpoint.enabled (not (hasKey $user "checkpoint")) -}}
+{{- $_ := set $base "checkpoint" (dict "configMap" (include "kee.checkpointConfigMap" .) "namespace" (include "kee.namespace" .) "interval" .Values.checkpoint.interval) -}}
+{{- end -}}
 {{- if gt (int .Values.replicaCount) 1 -}}
 {{- $_ := set $base "leaderElection" (dict "enabled" true "leaderElectionID" (printf "%s-leader-election" (include "kee.fullname" .))) -}}
 {{- end -}}
@@ -171,6 +174,21 @@ imagePullSecrets:
 {{- $c := include "kee.configDict" . | fromYaml -}}
 {{- $le := default dict $c.leaderElection -}}
 {{- if $le.enabled -}}{{ default "kubernetes-event-exporter" $le.leaderElectionID }}{{- end -}}
+{{- end -}}
+
+{{/* checkpoint.configMap's default */}}
+{{- define "kee.checkpointConfigMap" -}}
+{{- default (printf "%s-checkpoint" (include "kee.fullname" .)) (tpl (toString (default "" .Values.checkpoint.configMap)) .) -}}
+{{- end -}}
+
+{{/* The rendered config's checkpoint ConfigMap as {name, namespace} (empty: none, e.g. off or a
+     file). The namespace defaults to the pod's, as the exporter's. */}}
+{{- define "kee.checkpointTarget" -}}
+{{- $c := include "kee.configDict" . | fromYaml -}}
+{{- $cp := $c.checkpoint -}}
+{{- if and (kindIs "map" $cp) $cp.configMap -}}
+{{- toYaml (dict "name" (toString $cp.configMap) "namespace" (default (include "kee.namespace" .) (toString (default "" $cp.namespace)))) -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "kee.tokenReview" -}}

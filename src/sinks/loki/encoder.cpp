@@ -5,8 +5,10 @@
 #include <snappy.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "sinks/loki/push.pb.h"
 
@@ -22,6 +24,16 @@ void split_time(std::int64_t ns, std::int64_t& seconds, std::int32_t& nanos) {
     --seconds;
   }
   nanos = static_cast<std::int32_t>(rem);
+}
+
+// Appends e to s, one of b's streams, counting it in b's entries and bytes.
+void append_entry(batch& b, stream& s, entry&& e) {
+  b.bytes += e.line.size();
+  for (const auto& [name, value] : e.metadata) {
+    b.bytes += name.size() + value.size();
+  }
+  ++b.entries;
+  s.entries.push_back(std::move(e));
 }
 
 }  // namespace
@@ -99,6 +111,112 @@ payload encode_json(batch& b, bool gzip) {
     p.content_encoding = "gzip";
   }
   return p;
+}
+
+std::optional<batch> decode_payload(const payload& p) {
+  std::string plain;
+  const std::string* body = &p.body;
+  if (p.content_encoding == "gzip") {
+    if (!gzip_decompress(p.body, plain)) {
+      return std::nullopt;
+    }
+    body = &plain;
+  }
+  batch b;
+  if (p.content_type.rfind("application/json", 0) == 0) {
+    const auto j = nlohmann::json::parse(*body, nullptr, false);
+    if (!j.is_object() || !j.contains("streams") || !j["streams"].is_array()) {
+      return std::nullopt;
+    }
+    for (const auto& js : j["streams"]) {
+      if (!js.is_object() || !js.contains("values") || !js["values"].is_array()) {
+        return std::nullopt;
+      }
+      stream s;
+      if (js.contains("stream") && js["stream"].is_object()) {
+        for (const auto& [name, value] : js["stream"].items()) {
+          if (!value.is_string()) {
+            return std::nullopt;
+          }
+          s.labels.emplace_back(name, value.get<std::string>());
+        }
+      }
+      for (const auto& v : js["values"]) {
+        if (!v.is_array() || v.size() < 2 || !v[0].is_string() || !v[1].is_string()) {
+          return std::nullopt;
+        }
+        entry e;
+        const auto ts = v[0].get<std::string>();
+        const auto [ptr, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), e.time_ns);
+        if (ec != std::errc() || ptr != ts.data() + ts.size()) {
+          return std::nullopt;
+        }
+        e.line = v[1].get<std::string>();
+        if (v.size() > 2 && v[2].is_object()) {
+          for (const auto& [name, value] : v[2].items()) {
+            if (value.is_string()) {
+              e.metadata.emplace_back(name, value.get<std::string>());
+            }
+          }
+        }
+        append_entry(b, s, std::move(e));
+      }
+      b.streams.push_back(std::move(s));
+    }
+    return b;
+  }
+  std::string raw;
+  if (!snappy::Uncompress(body->data(), body->size(), &raw)) {
+    return std::nullopt;
+  }
+  logproto::PushRequest req;
+  if (!req.ParseFromString(raw)) {
+    return std::nullopt;
+  }
+  for (auto& ps : *req.mutable_streams()) {
+    stream s;
+    s.key = ps.labels();
+    for (auto& pe : *ps.mutable_entries()) {
+      entry e;
+      e.time_ns = pe.timestamp().seconds() * 1'000'000'000 + pe.timestamp().nanos();
+      e.line = std::move(*pe.mutable_line());
+      for (auto& m : *pe.mutable_structuredmetadata()) {
+        e.metadata.emplace_back(m.name(), m.value());
+      }
+      append_entry(b, s, std::move(e));
+    }
+    b.streams.push_back(std::move(s));
+  }
+  return b;
+}
+
+std::optional<payload_halves> split_payload(const payload& p) {
+  auto whole = decode_payload(p);
+  if (!whole || whole->entries < 2) {
+    return std::nullopt;
+  }
+  const std::size_t want = (whole->entries + 1) / 2;
+  batch halves[2];
+  for (auto& s : whole->streams) {
+    for (auto& e : s.entries) {
+      batch& h = halves[halves[0].entries < want ? 0 : 1];
+      if (h.streams.empty() || h.streams.back().key != s.key ||
+          h.streams.back().labels != s.labels) {
+        h.streams.push_back(stream{s.labels, s.key, {}});
+      }
+      append_entry(h, h.streams.back(), std::move(e));
+    }
+  }
+  const bool json = p.content_type.rfind("application/json", 0) == 0;
+  const bool gzip = p.content_encoding == "gzip";
+  payload_halves out;
+  out.first_entries = halves[0].entries;
+  out.second_entries = halves[1].entries;
+  out.first_bytes = halves[0].bytes;
+  out.second_bytes = halves[1].bytes;
+  out.first = json ? encode_json(halves[0], gzip) : encode_protobuf(halves[0]);
+  out.second = json ? encode_json(halves[1], gzip) : encode_protobuf(halves[1]);
+  return out;
 }
 
 std::string gzip_compress(const std::string& data) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,24 @@ payload encode_protobuf(batch& b);
 // {"streams":[{"stream":{..},"values":[["<ns>","<line>",{metadata}],..]},..]}; invalid UTF-8 in
 // lines is replaced by U+FFFD. gzip: Content-Encoding gzip. Sorts the batch's entries first.
 payload encode_json(batch& b, bool gzip);
+
+// Decodes a body made by encode_protobuf / encode_json (gzip or not) back into its streams and
+// entries (labels parsed back for JSON; for protobuf only stream.key is set). nullopt when the
+// body cannot be decoded.
+std::optional<batch> decode_payload(const payload& p);
+
+// The two halves of a push, by entry count (the first half gets the extra entry), in the same
+// encoding as the original; for a 413 answer. nullopt when p holds fewer than two entries or
+// cannot be decoded.
+struct payload_halves {
+  payload first;
+  payload second;
+  std::size_t first_entries = 0;
+  std::size_t second_entries = 0;
+  std::size_t first_bytes = 0;  // line + structured metadata bytes
+  std::size_t second_bytes = 0;
+};
+std::optional<payload_halves> split_payload(const payload& p);
 
 // gzip of data (RFC 1952), via protobuf's zlib streams. For encode_json and tests.
 std::string gzip_compress(const std::string& data);

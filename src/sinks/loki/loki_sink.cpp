@@ -1,3 +1,5 @@
+// The Loki sink's queueing, spooling, pump and shutdown. Its delivery policy per answer is in
+// delivery.cpp, the config checks and the factory in loki_factory.cpp (contracts: loki_sink.hpp).
 #include "sinks/loki/loki_sink.hpp"
 
 #include <spdlog/spdlog.h>
@@ -6,10 +8,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <cstring>
 #include <utility>
-#include <variant>
 
 #include "core/utf8.hpp"
-#include "template/layout.hpp"
+#include "sinks/loki/on_worker.hpp"
 
 namespace ke::sinks::loki {
 
@@ -20,20 +21,6 @@ using std::chrono::milliseconds;
 
 const prometheus::Histogram::BucketBoundaries push_buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                               0.5,   1,    2.5,   5,    10,  30};
-
-// A receiver name made safe as one directory name.
-std::string dir_name(std::string_view name) {
-  std::string out;
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    out += ok ? c : '_';
-  }
-  if (out.empty() || out == "." || out == "..") {
-    out = "_" + out;
-  }
-  return out;
-}
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -60,106 +47,6 @@ prometheus::Gauge& gauge(ke::metrics& m, const std::string& name, const std::str
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// validation
-
-void validate_loki_config(const config::loki_sink& cfg, const std::string& path,
-                          diagnostics& problems) {
-  using level = diagnostic::level;
-  auto error = [&](const std::string& key, std::string m) {
-    problems.push_back({level::error, path + "." + key, std::move(m)});
-  };
-  auto warn = [&](const std::string& key, std::string m) {
-    problems.push_back({level::warning, path + "." + key, std::move(m)});
-  };
-  if (cfg.url.empty()) {
-    error("url", "required (e.g. http://loki:3100/loki/api/v1/push)");
-  } else {
-    std::string why;
-    const auto u = url::parse(cfg.url, &why);
-    if (!u) {
-      error("url", why);
-    } else {
-      if (u->target == "/") {
-        warn("url", "no path: pushing to /loki/api/v1/push");
-      }
-      const bool tls_set = cfg.tls.insecure_skip_verify || !cfg.tls.server_name.empty() ||
-                           !cfg.tls.ca_file.empty() || !cfg.tls.cert_file.empty() ||
-                           !cfg.tls.key_file.empty();
-      if (!u->https() && tls_set) {
-        warn("tls", "ignored: the url is http, not https");
-      }
-      if (u->https() && cfg.tls.insecure_skip_verify) {
-        warn("tls.insecureSkipVerify", "the Loki server certificate is not verified");
-      }
-    }
-  }
-  label_rules::compile(cfg, path, problems);
-
-  if (cfg.encoding == config::loki_encoding::protobuf && cfg.gzip) {
-    warn("gzip", "applies to encoding: json only (protobuf is snappy-compressed); ignored");
-  }
-  if (cfg.batch_size == 0) {
-    error("batchSize", "must be greater than 0");
-  } else if (cfg.batch_size > max_push_bytes) {
-    warn("batchSize", "capped to " + std::to_string(max_push_bytes) +
-                          " bytes: Loki's default ingestion burst (6 MB) rejects bigger pushes");
-  }
-  if (cfg.batch_wait <= milliseconds::zero()) {
-    error("batchWait", "must be greater than 0");
-  }
-  if (cfg.timeout <= milliseconds::zero()) {
-    error("timeout", "must be greater than 0");
-  }
-  if (cfg.min_backoff <= milliseconds::zero()) {
-    error("minBackoff", "must be greater than 0");
-  }
-  if (cfg.max_backoff < cfg.min_backoff) {
-    error("maxBackoff", "must not be less than minBackoff");
-  }
-  if (cfg.max_retries < 0) {
-    error("maxRetries", "must not be negative");
-  }
-  if (cfg.max_line_size > max_push_bytes) {
-    warn("maxLineSize", "lines are limited to " + std::to_string(max_push_bytes) +
-                            " bytes anyway (the largest push Loki accepts by default)");
-  }
-  if (cfg.max_queued_bytes == 0) {
-    error("maxQueuedBytes", "must be greater than 0");
-  }
-  if (!cfg.spool.dir.empty() && cfg.spool.max_bytes == 0) {
-    error("spool.maxBytes", "must be greater than 0");
-  }
-
-  const auto& ba = cfg.basic_auth;
-  const bool basic = !ba.username.empty() || !ba.password.empty() || !ba.password_file.empty();
-  const bool bearer = !cfg.bearer_token.empty() || !cfg.bearer_token_file.empty();
-  if (!ba.password.empty() && !ba.password_file.empty()) {
-    error("basicAuth.passwordFile", "set either password or passwordFile, not both");
-  }
-  if (basic && ba.username.empty()) {
-    error("basicAuth.username", "required with a password");
-  }
-  if (!cfg.bearer_token.empty() && !cfg.bearer_token_file.empty()) {
-    error("bearerTokenFile", "set either bearerToken or bearerTokenFile, not both");
-  }
-  if (basic && bearer) {
-    error("bearerToken", "set either basicAuth or a bearer token, not both");
-  }
-  for (const auto& [name, value] : cfg.headers) {
-    if (beast::iequals(name, "Authorization") && (basic || bearer)) {
-      warn("headers." + name, "replaced by the basicAuth / bearer token credentials");
-    }
-    if (beast::iequals(name, "X-Scope-OrgID") && !cfg.tenant.empty()) {
-      warn("headers." + name, "replaced by tenant");
-    }
-    if (beast::iequals(name, "Content-Type") || beast::iequals(name, "Content-Encoding") ||
-        beast::iequals(name, "Content-Length") || beast::iequals(name, "Host")) {
-      warn("headers." + name, "set by the Loki client; ignored");
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // loki_sink
@@ -214,7 +101,24 @@ loki_sink::loki_sink(net::any_io_executor ex, parts p, ke::metrics& m)
       dropped_family_(prometheus::BuildCounter()
                           .Name(m.prefix() + "loki_entries_dropped_total")
                           .Help("Entries given up, by reason.")
-                          .Register(m.registry())) {
+                          .Register(m.registry())),
+      batches_split_(counter(m, "loki_batches_split_total",
+                             "Pushes Loki answered 413 that were split in halves.", name_)),
+      dead_letter_family_(
+          prometheus::BuildCounter()
+              .Name(m.prefix() + "loki_dead_letter_batches_total")
+              .Help("Batches written to the spool's dead-letter area, by the HTTP status Loki "
+                    "answered.")
+              .Register(m.registry())),
+      dead_letter_evicted_(counter(m, "loki_dead_letter_evicted_total",
+                                   "Dead-letter files removed (oldest first) to stay under "
+                                   "spool.deadLetterMaxBytes.",
+                                   name_)),
+      dead_letter_bytes_(gauge(m, "loki_dead_letter_bytes",
+                               "Bytes of batches in the spool's dead-letter area.", name_)) {
+  if (spool_) {
+    spool_->set_dead_letter_max_bytes(cfg_.spool.dead_letter_max_bytes);
+  }
   update_gauges();
   if (spool_ && spool_->batches() > 0) {
     spdlog::info("loki {}: {} batch(es), {} bytes in the spool {} will be replayed first", name_,
@@ -259,14 +163,6 @@ net::awaitable<void> loki_sink::sleep_on(net::steady_timer& t) {
   co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
 }
 
-template <class F>
-net::awaitable<std::invoke_result_t<F>> loki_sink::on_worker(F f) {
-  using R = std::invoke_result_t<F>;
-  co_return co_await net::co_spawn(
-      worker_->get_executor(), [f = std::move(f)]() mutable -> net::awaitable<R> { co_return f(); },
-      net::use_awaitable);
-}
-
 std::size_t loki_sink::queued_bytes() const { return memory_bytes_ + batcher_.open_bytes(); }
 
 bool loki_sink::idle() const {
@@ -283,6 +179,7 @@ void loki_sink::update_gauges() {
   if (spool_) {
     spool_bytes_.Set(static_cast<double>(spool_->bytes()));
     spool_batches_.Set(static_cast<double>(spool_->batches()));
+    dead_letter_bytes_.Set(static_cast<double>(spool_->dead_letter_bytes()));
   }
 }
 
@@ -558,90 +455,6 @@ net::awaitable<void> loki_sink::pump() {
   wake(done_);
 }
 
-net::awaitable<loki_sink::result> loki_sink::deliver(current_batch& c) {
-  backoff_.reset();
-  int failures = 0;
-  while (true) {
-    if (closing_ && steady::now() >= give_up_at_) {
-      co_return result::abandoned;
-    }
-    const auto t0 = steady::now();
-    const push_outcome o = co_await client_.push(c.b.body);
-    push_duration_.Observe(std::chrono::duration<double>(steady::now() - t0).count());
-    batches_family_.Add({{"receiver", name_}, {"code", o.code()}}).Increment();
-    switch (o.what) {
-      case push_outcome::kind::ok:
-        entries_sent_.Increment(static_cast<double>(c.b.entries));
-        bytes_sent_.Increment(static_cast<double>(c.b.bytes));
-        body_bytes_sent_.Increment(static_cast<double>(c.b.body.body.size()));
-        ack_delivered(c.b.positions);
-        co_return result::delivered;
-      case push_outcome::kind::bad_request: {
-        // Loki stored the valid part; what it ignored is permanently invalid.
-        const std::size_t n = o.rejected > 0 ? std::min(o.rejected, c.b.entries) : c.b.entries;
-        entries_sent_.Increment(static_cast<double>(c.b.entries - n));
-        drop_entries(n, "bad_request");
-        ack_dropped(c.b.positions, "bad_request");
-        if (const auto k = bad_request_log_.allow()) {
-          spdlog::error(
-              "loki {}: Loki rejected entries of a push of {} (400 Bad Request, not "
-              "retried, {} such answer(s) since the last report): {}",
-              name_, c.b.entries, k, o.detail);
-        }
-        co_return result::dropped;
-      }
-      case push_outcome::kind::client_error:
-        drop_entries(c.b.entries, "client_error");
-        ack_dropped(c.b.positions, "client_error");
-        if (const auto k = client_error_log_.allow()) {
-          spdlog::error(
-              "loki {}: push of {} entries dropped: {} answered {} ({} such answer(s) "
-              "since the last report): {}",
-              name_, c.b.entries, client_.http().origin().origin(), o.status, k, o.detail);
-        }
-        co_return result::dropped;
-      case push_outcome::kind::auth:
-        if (const auto k = auth_log_.allow()) {
-          spdlog::error(
-              "loki {}: {} refused the push with {} ({} time(s) since the last "
-              "report): check basicAuth / bearerToken / tenant; retrying: {}",
-              name_, client_.http().origin().origin(), o.status, k, o.detail);
-        }
-        break;
-      case push_outcome::kind::retry:
-        break;
-    }
-    if (closing_ && steady::now() >= give_up_at_) {
-      co_return result::abandoned;
-    }
-    ++failures;
-    if (!spool_ && failures > cfg_.max_retries) {
-      drop_entries(c.b.entries, "max_retries");
-      ack_dropped(c.b.positions, "max_retries");
-      spdlog::error("loki {}: gave up on a push of {} entries after {} attempts ({}: {})", name_,
-                    c.b.entries, failures, o.code(), o.detail);
-      co_return result::dropped;
-    }
-    retries_.Increment();
-    milliseconds delay = backoff_.next();
-    if (o.retry_after) {
-      // The server's wish, within [minBackoff, maxBackoff].
-      delay = std::clamp(*o.retry_after, backoff_.min(), backoff_.max());
-    }
-    if (closing_ && steady::now() + delay >= give_up_at_) {
-      co_return result::abandoned;
-    }
-    if (const auto k = retry_log_.allow()) {
-      spdlog::warn(
-          "loki {}: push of {} entries failed ({}{}{}), retrying in {} ms ({} failure(s) "
-          "since the last report)",
-          name_, c.b.entries, o.code(), o.detail.empty() ? "" : ": ", o.detail, delay.count(), k);
-    }
-    retry_timer_.expires_after(delay);
-    co_await sleep_on(retry_timer_);
-  }
-}
-
 net::awaitable<void> loki_sink::close(std::chrono::steady_clock::time_point deadline) {
   if (!closing_) {
     closing_ = true;
@@ -703,63 +516,6 @@ net::awaitable<void> loki_sink::close(std::chrono::steady_clock::time_point dead
                  spool_->batches(), spool_->dir());
   }
   update_gauges();
-}
-
-// ---------------------------------------------------------------------------------------------
-// factory
-
-sink_ptr make_loki_sink(net::any_io_executor ex, const config::receiver& r, ke::metrics& m,
-                        diagnostics& problems) {
-  const auto* cfg = std::get_if<config::loki_sink>(&r.sink);
-  const std::string path = r.path + ".loki";
-  if (cfg == nullptr) {
-    problems.push_back({diagnostic::level::error, r.path, "not a loki receiver"});
-    return nullptr;
-  }
-  diagnostics found;
-  validate_loki_config(*cfg, path, found);
-  const bool bad = has_errors(found);
-  problems.insert(problems.end(), found.begin(), found.end());
-  if (bad) {
-    return nullptr;
-  }
-  diagnostics again;  // compile's diagnostics were already reported by validate
-  auto rules = label_rules::compile(*cfg, path, again);
-  auto endpoint = *url::parse(cfg->url);
-  if (endpoint.target == "/") {
-    endpoint.target = "/loki/api/v1/push";
-  }
-  std::shared_ptr<net::ssl::context> tls;
-  if (endpoint.https()) {
-    tls = http_client::make_tls_context(cfg->tls, path + ".tls", problems);
-    if (!tls) {
-      return nullptr;
-    }
-  }
-  std::unique_ptr<const tmpl::layout> layout;
-  if (cfg->layout && !cfg->layout->is_null()) {
-    layout = tmpl::layout::compile(*cfg->layout, path + ".layout", problems);
-    if (!layout) {
-      return nullptr;
-    }
-  }
-  std::unique_ptr<spool> sp;
-  if (!cfg->spool.dir.empty()) {
-    std::string error;
-    sp = spool::open(cfg->spool.dir + "/" + dir_name(r.name), cfg->spool.max_bytes, &error);
-    if (!sp) {
-      problems.push_back({diagnostic::level::error, path + ".spool.dir", error});
-      return nullptr;
-    }
-  }
-  loki_sink::parts p{r.name,
-                     *cfg,
-                     std::move(*rules),
-                     line_format(std::move(layout), false),
-                     std::move(endpoint),
-                     std::move(tls),
-                     std::move(sp)};
-  return std::make_unique<loki_sink>(std::move(ex), std::move(p), m);
 }
 
 }  // namespace ke::sinks::loki

@@ -3,12 +3,17 @@
 // (batchSize / batchWait), encoded (protobuf+snappy or JSON[+gzip]) and pushed by one pump,
 // one push in flight at a time.
 //
-// Delivery: 2xx -> delivered. 429, 5xx, transport errors, 401/403 -> retried with full-jitter
-// exponential backoff (minBackoff..maxBackoff), honouring Retry-After. 400 -> not retried
-// (Loki kept the valid part); the error body is logged at error level and the entries Loki
-// reports ignored are counted dropped. Other 4xx -> dropped and logged. Without a spool a batch
-// is dropped after maxRetries retries (reason max_retries), as promtail does; with a spool
-// nothing is dropped for transient errors.
+// Delivery (the policy per status is docs/loki-delivery.md): 2xx -> delivered. 429, 5xx,
+// transport errors, 401/403 -> retried with full-jitter exponential backoff
+// (minBackoff..maxBackoff), honouring Retry-After. 400 -> not retried (Loki kept the valid
+// part); the error body is logged at error level and the entries Loki reports ignored are
+// counted dropped. 413 -> the batch is split in halves, pushed one after the other (and split
+// again); a single entry still too large is given up. A batch answered 429 for longer than
+// maxRetryDuration is given up, so one batch Loki never takes cannot stall the others. Other
+// 4xx -> given up. "Given up" means: with a spool, written to its dead-letter area (reason
+// dead_letter; dropped with the cause when that fails); without, dropped (client_error,
+// too_large, rate_limited). Without a spool a batch is also dropped after maxRetries retries
+// (reason max_retries), as promtail does; with a spool nothing is dropped for transient errors.
 //
 // Memory and spool: sealed batches wait in memory (encoded, so compressed) up to
 // maxQueuedBytes; beyond that the oldest go to the disk spool (spool.dir/<receiver>/, up to
@@ -31,6 +36,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -116,6 +122,13 @@ class loki_sink final : public sink {
     std::uint64_t spool_seq = 0;
   };
   enum class result { delivered, dropped, abandoned };
+  // One push of a whole batch or of a part of it (after a 413 split).
+  enum class verdict { delivered, split, given_up, abandoned };
+  struct attempt {
+    verdict what = verdict::delivered;
+    std::string reason;                    // given_up: the drop reason acknowledged
+    std::optional<payload_halves> halves;  // split
+  };
 
   bool has_room() const;
   void seal(batch b);
@@ -124,6 +137,9 @@ class loki_sink final : public sink {
   net::awaitable<void> pump();
   net::awaitable<void> batch_timer();
   net::awaitable<result> deliver(current_batch& c);
+  net::awaitable<attempt> push_piece(const payload& body, std::size_t entries, std::size_t bytes);
+  net::awaitable<std::string> give_up(const payload& body, std::size_t entries, std::size_t bytes,
+                                      const push_outcome& o, std::string_view reason);
   template <class F>
   net::awaitable<std::invoke_result_t<F>> on_worker(F f);
 
@@ -182,11 +198,17 @@ class loki_sink final : public sink {
   prometheus::Histogram& push_duration_;
   prometheus::Family<prometheus::Counter>& batches_family_;
   prometheus::Family<prometheus::Counter>& dropped_family_;
+  prometheus::Counter& batches_split_;
+  prometheus::Family<prometheus::Counter>& dead_letter_family_;
+  prometheus::Counter& dead_letter_evicted_;
+  prometheus::Gauge& dead_letter_bytes_;
 
   log_limiter retry_log_;
   log_limiter auth_log_;
   log_limiter bad_request_log_;
   log_limiter client_error_log_;
+  log_limiter split_log_;
+  log_limiter dead_letter_log_;
   log_limiter spool_log_;
   log_limiter line_log_;
   log_limiter label_log_;

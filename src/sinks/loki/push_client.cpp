@@ -98,6 +98,9 @@ push_outcome::kind classify_status(unsigned status) {
   if (status == 400) {
     return kind::bad_request;
   }
+  if (status == 413) {
+    return kind::too_large;
+  }
   return kind::client_error;
 }
 

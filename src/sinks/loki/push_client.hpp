@@ -22,6 +22,7 @@ struct push_outcome {
     retry,         // 408, 429, 5xx, transport error: send again after a backoff
     auth,          // 401, 403: retried, but logged as errors (credentials or tenant are wrong)
     bad_request,   // 400: Loki stored the valid part; never retried
+    too_large,     // 413: the body is too large for Loki (or a proxy in front); split it
     client_error,  // any other status: not retried
   };
   kind what = kind::retry;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view magic = "KE-LOKI-SPOOL 1\n";
+constexpr std::string_view dead_magic = "KE-LOKI-DEAD-LETTER 1\n";
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -45,6 +47,51 @@ bool fsync_dir(const std::string& dir) {
   const bool ok = ::fsync(fd) == 0;
   ::close(fd);
   return ok;
+}
+
+// The header fields a spooled batch and a dead letter both start with.
+nlohmann::json batch_header(const payload& p, std::size_t entries, std::size_t bytes) {
+  return {{"content_type", p.content_type},
+          {"content_encoding", p.content_encoding},
+          {"entries", entries},
+          {"bytes", bytes},
+          {"body_bytes", p.body.size()}};
+}
+
+// Writes head + body as <stem>.batch in dir: first to <stem>.tmp (fsynced, removed again on
+// failure), then renamed, so that a crash leaves the whole file or none. When only the fsync
+// of dir fails the file is complete and kept: true, with *error set.
+bool write_batch_file(const std::string& dir, const std::string& stem, std::string_view head,
+                      std::string_view body, std::string* error) {
+  const std::string tmp = stem + ".tmp";
+  const std::string final_path = stem + ".batch";
+  auto fail = [&](const std::string& what) {
+    if (error != nullptr) {
+      *error = errno_text(what);
+    }
+    ::unlink(tmp.c_str());
+    return false;
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return fail("cannot create \"" + tmp + "\"");
+  }
+  if (!write_all(fd, head) || !write_all(fd, body)) {
+    ::close(fd);
+    return fail("cannot write \"" + tmp + "\"");
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    return fail("cannot fsync \"" + tmp + "\"");
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    return fail("cannot rename \"" + tmp + "\"");
+  }
+  if (!fsync_dir(dir) && error != nullptr) {
+    *error = errno_text("cannot fsync directory \"" + dir + "\"");
+  }
+  return true;
 }
 
 // 0 when read (whole), else the errno: ENOENT for a file that is gone, anything else an I/O
@@ -168,6 +215,27 @@ std::unique_ptr<spool> spool::open(const std::string& dir, std::uint64_t max_byt
     s->bytes_ += it.size;
     s->next_seq_ = std::max(s->next_seq_, it.seq + 1);
   }
+  // Dead letters left by earlier runs count against their bound (oldest removed first).
+  std::vector<item> dead;
+  std::error_code dead_ec;
+  for (const auto& de : fs::directory_iterator(s->dead_letter_dir(), dead_ec)) {
+    const std::string name = de.path().filename().string();
+    if (seq_of(name, ".tmp") != 0) {
+      fs::remove(de.path(), dead_ec);
+      continue;
+    }
+    if (const auto seq = seq_of(name, ".batch"); seq != 0) {
+      std::error_code size_ec;
+      const auto size = fs::file_size(de.path(), size_ec);
+      dead.push_back({seq, size_ec ? 0 : size});
+    }
+  }
+  std::sort(dead.begin(), dead.end(), [](const item& a, const item& b) { return a.seq < b.seq; });
+  for (const auto& it : dead) {
+    s->dead_.push_back(it);
+    s->dead_bytes_ += it.size;
+    s->dead_next_seq_ = std::max(s->dead_next_seq_, it.seq + 1);
+  }
   return s;
 }
 
@@ -191,44 +259,11 @@ bool spool::prepend(const payload& p, std::size_t entries, std::size_t bytes, st
 
 bool spool::write(std::uint64_t seq, bool at_head, const payload& p, std::size_t entries,
                   std::size_t bytes, std::string* error) {
-  const std::string tmp = path_of(seq, ".tmp");
-  const std::string final_path = path_of(seq, ".batch");
-  nlohmann::json header = {{"content_type", p.content_type},
-                           {"content_encoding", p.content_encoding},
-                           {"entries", entries},
-                           {"bytes", bytes},
-                           {"body_bytes", p.body.size()}};
   std::string head(magic);
-  head += header.dump();
+  head += batch_header(p, entries, bytes).dump();
   head += '\n';
-  auto fail = [&](const std::string& what) {
-    if (error != nullptr) {
-      *error = errno_text(what);
-    }
-    ::unlink(tmp.c_str());
+  if (!write_batch_file(dir_, path_of(seq, ""), head, p.body, error)) {
     return false;
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return fail("cannot create \"" + tmp + "\"");
-  }
-  if (!write_all(fd, head) || !write_all(fd, p.body)) {
-    ::close(fd);
-    return fail("cannot write \"" + tmp + "\"");
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    return fail("cannot fsync \"" + tmp + "\"");
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    return fail("cannot rename \"" + tmp + "\"");
-  }
-  if (!fsync_dir(dir_)) {
-    // The file is complete; only its directory entry may not be durable yet. Keep it.
-    if (error != nullptr) {
-      *error = errno_text("cannot fsync directory \"" + dir_ + "\"");
-    }
   }
   const std::uint64_t size = head.size() + p.body.size();
   if (at_head) {
@@ -296,6 +331,75 @@ void spool::remove(std::uint64_t seq) {
   ::unlink(path_of(seq, ".batch").c_str());
   bytes_ -= std::min(bytes_, it->size);
   items_.erase(it);
+}
+
+bool spool::dead_letter(const payload& p, std::size_t entries, std::size_t bytes,
+                        const dead_letter_info& info, std::size_t* evicted, std::string* error) {
+  std::lock_guard lock(mu_);
+  if (evicted != nullptr) {
+    *evicted = 0;
+  }
+  auto refuse = [&](std::string m) {
+    if (error != nullptr) {
+      *error = std::move(m);
+    }
+    return false;
+  };
+  const std::string dir = dead_letter_dir();
+  nlohmann::json header = batch_header(p, entries, bytes);
+  header["status"] = info.status;
+  header["reason"] = info.reason;
+  header["message"] = info.message;
+  header["time"] = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  std::string head(dead_magic);
+  head += header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  head += '\n';
+  const std::uint64_t size = head.size() + p.body.size();
+  if (dead_max_bytes_ == 0) {
+    return refuse("dead letters are disabled (spool.deadLetterMaxBytes: 0)");
+  }
+  if (size > dead_max_bytes_) {
+    return refuse("the batch (" + std::to_string(size) +
+                  " bytes) is larger than spool.deadLetterMaxBytes (" +
+                  std::to_string(dead_max_bytes_) + ")");
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return refuse("cannot create \"" + dir + "\": " + ec.message());
+  }
+  while (!dead_.empty() && dead_bytes_ + size > dead_max_bytes_) {
+    char name[48];
+    std::snprintf(name, sizeof name, "/%020llu.batch",
+                  static_cast<unsigned long long>(dead_.front().seq));
+    ::unlink((dir + name).c_str());
+    dead_bytes_ -= std::min(dead_bytes_, dead_.front().size);
+    dead_.pop_front();
+    if (evicted != nullptr) {
+      ++*evicted;
+    }
+  }
+  const std::uint64_t seq = dead_next_seq_++;
+  char name[48];
+  std::snprintf(name, sizeof name, "/%020llu", static_cast<unsigned long long>(seq));
+  if (!write_batch_file(dir, dir + name, head, p.body, error)) {
+    return false;
+  }
+  dead_.push_back({seq, size});
+  dead_bytes_ += size;
+  return true;
+}
+
+std::size_t spool::dead_letters() const {
+  std::lock_guard lock(mu_);
+  return dead_.size();
+}
+
+std::uint64_t spool::dead_letter_bytes() const {
+  std::lock_guard lock(mu_);
+  return dead_bytes_;
 }
 
 std::size_t spool::batches() const {

@@ -12,6 +12,14 @@
 // Leftover *.tmp files (a crash mid-append) are deleted on open; a .batch file that fails its
 // checks is renamed to *.corrupt and skipped (counted).
 //
+// Dead letters: batches Loki refused for good (see docs/loki-delivery.md) are kept for the
+// operator in <dir>/dead-letter/<seq>.batch, written like spool files (fsync'ed) with a magic
+// line "KE-LOKI-DEAD-LETTER 1", a one-line JSON header that also carries the HTTP status, the
+// reason, Loki's message and the time, then the encoded body as it was pushed (so
+// `tail -n +3 <file>` is the body to push again by hand). The area is bounded by
+// set_dead_letter_max_bytes(): the oldest files are removed to make room (counted); a batch
+// bigger than the whole bound is refused. The pump never reads them back.
+//
 // Threading: every method may block on disk I/O (the sink calls them on a worker thread); an
 // internal mutex makes them safe to call from different threads.
 #pragma once
@@ -21,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "sinks/loki/encoder.hpp"
 
@@ -62,6 +71,25 @@ class spool {
   // Removes batch seq (the one front() returned) after it was delivered or given up.
   void remove(std::uint64_t seq);
 
+  // Dead letters (see above). 0 (the default) disables them: dead_letter() then refuses.
+  void set_dead_letter_max_bytes(std::uint64_t n) {
+    std::lock_guard lock(mu_);
+    dead_max_bytes_ = n;
+  }
+  struct dead_letter_info {
+    unsigned status = 0;  // HTTP status Loki answered
+    std::string reason;   // client_error | too_large | rate_limited
+    std::string message;  // Loki's answer body (truncated)
+  };
+  // Writes the batch durably into the dead-letter area, removing the oldest dead letters if it
+  // would pass the bound (*evicted: how many). False and *error when it cannot (disabled, bigger
+  // than the bound, disk error).
+  bool dead_letter(const payload& p, std::size_t entries, std::size_t bytes,
+                   const dead_letter_info& info, std::size_t* evicted, std::string* error);
+  std::string dead_letter_dir() const { return dir_ + "/dead-letter"; }
+  std::size_t dead_letters() const;
+  std::uint64_t dead_letter_bytes() const;
+
   std::size_t batches() const;
   std::uint64_t bytes() const;
   std::uint64_t max_bytes() const { return max_bytes_; }
@@ -91,6 +119,10 @@ class spool {
   // Fresh spools start numbering at 2^32, leaving room below for prepend().
   std::uint64_t next_seq_ = std::uint64_t{1} << 32;
   int last_read_error_ = 0;
+  std::uint64_t dead_max_bytes_ = 0;
+  std::deque<item> dead_;  // dead letters, oldest first
+  std::uint64_t dead_bytes_ = 0;
+  std::uint64_t dead_next_seq_ = 1;
   std::uint64_t corrupt_ = 0;
 };
 
