@@ -366,7 +366,7 @@ net::awaitable<void> read_streamed(Stream& s, beast::tcp_stream& lowest, beast::
       co_return;
     }
     const std::size_t n = chunk.size() - parser.get().body().size;
-    if (n > 0 && !on_body(std::string_view(chunk.data(), n))) {
+    if (n > 0 && !co_await on_body(std::string_view(chunk.data(), n))) {
       stopped = true;
       co_return;
     }

@@ -100,9 +100,12 @@ class http_client {
   net::awaitable<http_result> send(http_request req, std::chrono::milliseconds timeout);
 
   // Like send, but the response body is handed to on_body in pieces as it arrives and not kept
-  // (for watch streams). on_body returning false stops reading (the connection is closed, the
-  // result is success). idle_timeout bounds each read once the header has arrived.
-  using body_callback = std::function<bool(std::string_view)>;
+  // (for watch streams and streamed lists). on_body may suspend: nothing more is read until it
+  // returns, so a slow consumer slows the sender down (TCP flow control) instead of making
+  // memory grow. on_body returning false stops reading (the connection is closed, the result is
+  // success). idle_timeout bounds each read once the header has arrived (the time on_body takes
+  // is not counted).
+  using body_callback = std::function<net::awaitable<bool>(std::string_view)>;
   net::awaitable<http_result> send_streaming(http_request req, std::chrono::milliseconds timeout,
                                              std::chrono::milliseconds idle_timeout,
                                              body_callback on_body);

@@ -125,7 +125,7 @@ std::string api_response::describe() const {
     return error.message();
   }
   if (!decode_error.empty()) {
-    return "watch stream: " + decode_error;
+    return decode_error;
   }
   const api_status s = status_object();
   std::string out = "HTTP " + std::to_string(status);
@@ -271,26 +271,160 @@ void api_client::close_all() {
 }
 
 net::awaitable<api_response> api_client::get(std::string target, get_options go) {
-  co_return co_await exchange(http::verb::get, target, no_body, go.rate_limited, go, nullptr, {});
+  co_return co_await exchange(http::verb::get, target, no_body, go.rate_limited, go, stream{}, {});
 }
 
 net::awaitable<api_response> api_client::send(http::verb method, std::string target,
                                               std::string body) {
   const get_options go;
-  co_return co_await exchange(method, target, body, true, go, nullptr, {});
+  co_return co_await exchange(method, target, body, true, go, stream{}, {});
 }
+
+// Frames and parses a streamed response: WatchEvents (watch) or the items of a list. Objects
+// are parsed as each chunk arrives and handed to the callback one by one; the callback may
+// suspend, and nothing more is read meanwhile, so at most one chunk's objects are held. A body
+// that is not what was asked for (a Status error body, APF's plain-text 429) is kept as the
+// error body; whether it was an error is decided by the HTTP status afterwards.
+class api_client::streamer {
+ public:
+  streamer(stream s, std::size_t max_object, api_response& out)
+      : s_(s), watch_framer_(max_object), list_framer_(max_object), max_(max_object), out_(out) {}
+
+  net::awaitable<bool> on_body(std::string_view piece) {
+    if (out_.events == 0 && head_.size() < max_error_body) {
+      head_.append(piece.substr(0, max_error_body - head_.size()));
+    }
+    ready_.clear();
+    if (s_.what == stream::kind::watch) {
+      const auto st = watch_framer_.feed(piece, [&](std::string_view obj) { return take(obj); });
+      if (st == json_framer::status::not_an_object) {
+        if (out_.events > 0 || !ready_.empty()) {
+          out_.decode_error = "bytes that are not JSON in the watch stream";
+        }
+        failed_ = true;
+      } else if (st == json_framer::status::too_large) {
+        out_.decode_error = "a watch event larger than " + std::to_string(max_) + " bytes";
+        failed_ = true;
+      }
+    } else {
+      const auto st = list_framer_.feed(piece, [&](std::string_view obj) { return take(obj); });
+      if (st == list_framer::status::not_a_list) {
+        failed_ = true;  // a plain-text body; reported in finish()
+      } else if (st == list_framer::status::too_large) {
+        out_.decode_error = "a list item larger than " + std::to_string(max_) + " bytes";
+        failed_ = true;
+      }
+    }
+    for (auto& obj : ready_) {
+      ++out_.events;
+      if (!co_await (*s_.on_object)(std::move(obj))) {
+        out_.stopped = true;
+        co_return false;
+      }
+    }
+    co_return !failed_;
+  }
+
+  // After the body: decides what the bytes were, given the HTTP status.
+  void finish(int status) {
+    const bool ok = status >= 200 && status < 300;
+    if (!ok) {
+      if (out_.body.empty()) {
+        out_.body = head_;
+      }
+      return;
+    }
+    out_.body.clear();
+    if (s_.what == stream::kind::watch) {
+      if (failed_ && out_.decode_error.empty()) {
+        out_.decode_error = "the response is not a watch stream: " + trim(head_.substr(0, 200));
+      } else if (!failed_ && !out_.stopped && watch_framer_.in_object()) {
+        out_.decode_error = "the stream ended inside an event";
+      }
+      return;
+    }
+    if (out_.stopped || !out_.decode_error.empty()) {
+      return;
+    }
+    if (failed_ || !list_framer_.complete() || !list_framer_.saw_items()) {
+      out_.decode_error = list_framer_.complete() || failed_
+                              ? "the response is not a list: " + trim(head_.substr(0, 200))
+                              : "the list response ended early";
+      return;
+    }
+    auto md = nlohmann::json::parse(list_framer_.metadata(), nullptr, false);
+    if (md.is_object()) {
+      if (auto rv = md.find("resourceVersion"); rv != md.end() && rv->is_string()) {
+        out_.resource_version = rv->get<std::string>();
+      }
+      if (auto c = md.find("continue"); c != md.end() && c->is_string()) {
+        out_.continue_token = c->get<std::string>();
+      }
+    }
+  }
+
+ private:
+  // Parses one framed object into ready_; false stops the framer.
+  bool take(std::string_view obj) {
+    auto j = nlohmann::json::parse(obj, nullptr, false);
+    if (j.is_discarded()) {
+      out_.decode_error = s_.what == stream::kind::watch ? "malformed JSON in the watch stream"
+                                                         : "malformed JSON in a list item";
+      failed_ = true;
+      return false;
+    }
+    if (s_.what == stream::kind::list) {
+      ready_.push_back(std::move(j));
+      return true;
+    }
+    auto t = j.find("type");
+    if (!j.is_object() || t == j.end() || !t->is_string() || !j.contains("object")) {
+      if (out_.events == 0 && ready_.empty()) {
+        out_.body = std::string(obj);  // a Status error body
+      } else {
+        out_.decode_error = "an object that is not a WatchEvent";
+      }
+      failed_ = true;
+      return false;
+    }
+    const auto& type = t->get_ref<const std::string&>();
+    if (type != "ADDED" && type != "MODIFIED" && type != "DELETED" && type != "BOOKMARK" &&
+        type != "ERROR") {
+      out_.decode_error = "invalid watch event type \"" + type + "\"";
+      failed_ = true;
+      return false;
+    }
+    ready_.push_back(std::move(j));
+    return true;
+  }
+
+  stream s_;
+  json_framer watch_framer_;
+  list_framer list_framer_;
+  std::size_t max_;
+  api_response& out_;
+  std::vector<nlohmann::json> ready_;
+  std::string head_;  // first bytes, for a non-JSON error body
+  bool failed_ = false;
+};
 
 net::awaitable<api_response> api_client::watch(std::string target,
                                                std::chrono::milliseconds idle_timeout,
                                                event_callback on_event) {
   const get_options go;
-  co_return co_await exchange(http::verb::get, target, no_body, false, go, &on_event, idle_timeout);
+  co_return co_await exchange(http::verb::get, target, no_body, false, go,
+                              stream{stream::kind::watch, &on_event}, idle_timeout);
+}
+
+net::awaitable<api_response> api_client::list(std::string target, event_callback on_item) {
+  const get_options go;
+  co_return co_await exchange(http::verb::get, target, no_body, true, go,
+                              stream{stream::kind::list, &on_item}, opt_.request_timeout);
 }
 
 net::awaitable<api_response> api_client::exchange(http::verb method, const std::string& target,
                                                   const std::string& body, bool rate_limited,
-                                                  const get_options& go,
-                                                  const event_callback* on_event,
+                                                  const get_options& go, stream streamed,
                                                   std::chrono::milliseconds idle_timeout) {
   api_response out;
   const int max_tries = go.max_tries > 0 ? go.max_tries : opt_.max_tries;
@@ -337,83 +471,21 @@ net::awaitable<api_response> api_client::exchange(http::verb method, const std::
     const std::uint64_t generation = tls_generation_;
     ++requests_sent_;
     http_result res;
-    if (on_event == nullptr) {
+    if (streamed.what == stream::kind::none) {
       res = co_await client->send(std::move(req), opt_.request_timeout);
       if (res.ok()) {
         out.body = std::move(res.response.body());
       }
     } else {
-      // Frame and parse the stream here. Objects that are not WatchEvents (a Status error
-      // body) and non-JSON bodies (APF's plain-text 429) are kept as the error body and end
-      // the read; whether that was an error is decided by the HTTP status afterwards.
-      json_framer framer(opt_.max_event_bytes);
-      std::string head;  // first bytes, for a non-JSON error body
-      bool failed = false;
-      auto on_body = [&](std::string_view piece) -> bool {
-        if (out.events == 0 && head.size() < max_error_body) {
-          head.append(piece.substr(0, max_error_body - head.size()));
-        }
-        bool keep_going = true;
-        const auto st = framer.feed(piece, [&](std::string_view obj) {
-          auto j = nlohmann::json::parse(obj, nullptr, false);
-          if (j.is_discarded()) {
-            out.decode_error = "malformed JSON in the watch stream";
-            failed = true;
-            return keep_going = false;
-          }
-          auto t = j.find("type");
-          if (!j.is_object() || t == j.end() || !t->is_string() || !j.contains("object")) {
-            if (out.events == 0) {
-              out.body = std::string(obj);  // a Status error body
-            } else {
-              out.decode_error = "an object that is not a WatchEvent";
-            }
-            failed = true;
-            return keep_going = false;
-          }
-          const auto& type = t->get_ref<const std::string&>();
-          if (type != "ADDED" && type != "MODIFIED" && type != "DELETED" && type != "BOOKMARK" &&
-              type != "ERROR") {
-            out.decode_error = "invalid watch event type \"" + type + "\"";
-            failed = true;
-            return keep_going = false;
-          }
-          ++out.events;
-          if (!(*on_event)(std::move(j))) {
-            out.stopped = true;
-            return keep_going = false;
-          }
-          return true;
-        });
-        if (st == json_framer::status::not_an_object) {
-          if (out.events > 0) {
-            out.decode_error = "bytes that are not JSON in the watch stream";
-          }
-          failed = true;
-          return false;
-        }
-        if (st == json_framer::status::too_large) {
-          out.decode_error =
-              "a watch event larger than " + std::to_string(opt_.max_event_bytes) + " bytes";
-          failed = true;
-          return false;
-        }
-        return keep_going;
+      streamer st(streamed, opt_.max_event_bytes, out);
+      // A named callback: GCC 12 destroys lambda temporaries inside a co_await expression twice.
+      http_client::body_callback on_body = [&st](std::string_view piece) {
+        return st.on_body(piece);
       };
       res = co_await client->send_streaming(std::move(req), opt_.watch_open_timeout, idle_timeout,
                                             on_body);
       if (res.ok()) {
-        const int st = static_cast<int>(res.response.result_int());
-        if (st >= 200 && st < 300) {
-          if (failed && out.decode_error.empty()) {
-            out.decode_error = "the response is not a watch stream: " + trim(head.substr(0, 200));
-          } else if (!failed && !out.stopped && framer.in_object()) {
-            out.decode_error = "the stream ended inside an event";
-          }
-          out.body.clear();
-        } else if (out.body.empty()) {
-          out.body = head;
-        }
+        st.finish(static_cast<int>(res.response.result_int()));
       }
     }
     give_back(std::move(client), generation);

@@ -56,7 +56,9 @@ struct api_response {
   int status = 0;                   // HTTP status (0 on transport failure)
   std::string body;                 // GET: the body; watch: the error body (non-2xx), if any
   std::optional<std::chrono::seconds> retry_after;
-  std::uint64_t events = 0;  // watch: WatchEvents handed to the callback
+  std::uint64_t events = 0;  // watch: WatchEvents handed to the callback; list: items
+  std::string resource_version;  // list: metadata.resourceVersion
+  std::string continue_token;    // list: metadata.continue
   bool stopped = false;      // watch: the callback asked to stop
   int tries = 0;             // requests sent for this call
 
@@ -103,9 +105,18 @@ class api_client {
   // Opens a watch (target must include watch=1) and hands each WatchEvent, parsed, to
   // on_event until the stream ends or on_event returns false. Not rate limited; the opening
   // request is retried like get(). idle_timeout bounds each read once the stream is open.
-  using event_callback = std::function<bool(nlohmann::json&&)>;
+  // on_event may suspend: reading waits for it (backpressure reaches the server through TCP).
+  using event_callback = std::function<net::awaitable<bool>(nlohmann::json)>;
   net::awaitable<api_response> watch(std::string target, std::chrono::milliseconds idle_timeout,
                                      event_callback on_event);
+
+  // A list request (rate limited and retried like get()) whose response is read as a stream:
+  // each element of "items" is parsed and handed to on_item as soon as its bytes have arrived,
+  // so neither the body nor a DOM of it is ever held whole, whatever the list's size (the
+  // server may ignore `limit`). on_item may suspend, as in watch(). The list's
+  // metadata.resourceVersion and continue come back in the response; a body that is not a
+  // complete list sets decode_error. Each read is bounded by request_timeout.
+  net::awaitable<api_response> list(std::string target, event_callback on_item);
 
   // Aborts every running request and makes new ones fail with operation_aborted until
   // reopen(). Pending token-bucket waits and Retry-After sleeps end through the clock.
@@ -119,13 +130,20 @@ class api_client {
 
  private:
   struct pooled;
+  // A streamed response: what it holds and where its objects go.
+  struct stream {
+    enum class kind { none, watch, list };
+    kind what = kind::none;
+    const event_callback* on_object = nullptr;
+  };
+  class streamer;
   api_client(net::any_io_executor ex, const rest_config& cfg, url origin, clock& c, options opt);
   bool rebuild_tls(std::string* error);
   net::awaitable<std::unique_ptr<http_client>> borrow();
   void give_back(std::unique_ptr<http_client> c, std::uint64_t generation);
   net::awaitable<api_response> exchange(http::verb method, const std::string& target,
                                         const std::string& body, bool rate_limited,
-                                        const get_options& go, const event_callback* on_event,
+                                        const get_options& go, stream streamed,
                                         std::chrono::milliseconds idle_timeout);
 
   net::any_io_executor ex_;

@@ -114,3 +114,236 @@ inline void json_framer::reset() {
 }
 
 }  // namespace ke::kube
+
+namespace ke::kube {
+
+// Splits a list response body ({"kind":"EventList","apiVersion":"v1","metadata":{...},
+// "items":[{...},{...}]}) into its items as bytes arrive, so a list of any size is never held
+// whole: each element of the top-level "items" array is handed to on_item as soon as it is
+// complete (a view into the fed chunk, or into a buffer for the one item crossing a chunk
+// boundary), and the top-level "metadata" object is kept (it is small: resourceVersion,
+// continue, remainingItemCount). Other top-level members are skipped. Key order does not
+// matter. Whether an item is valid JSON is for its parser to say; this only tracks strings,
+// escapes and nesting.
+//
+// Memory: one item (at most max_object bytes) plus the metadata (at most max_object bytes).
+class list_framer {
+ public:
+  enum class status { ok, not_a_list, too_large };
+
+  explicit list_framer(std::size_t max_object = 64u << 20) : max_object_(max_object) {}
+
+  // Feeds the next piece of the body; on_item(std::string_view) returns false to stop early.
+  template <class F>
+  status feed(std::string_view data, F&& on_item);
+
+  // True once the whole top-level object has been read.
+  bool complete() const { return state_ == state::done; }
+  // The raw bytes of the top-level "metadata" object ("" if none has been seen).
+  const std::string& metadata() const { return metadata_; }
+  std::size_t items() const { return items_; }
+  // True once the top-level "items" member has been seen (an array or null).
+  bool saw_items() const { return saw_items_; }
+
+ private:
+  enum class state {
+    start,      // before the top-level '{'
+    key,        // at depth 1, expecting a key or '}'
+    in_key,     // inside a key string
+    colon,      // after a key
+    value,      // expecting a value
+    skip,       // inside a value that is skipped or kept (metadata)
+    items,      // inside "items": expecting an element, ',' or ']'
+    item,       // inside an item
+    after,      // after a value at depth 1: ',' or '}'
+    done
+  };
+  static bool space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+  std::size_t max_object_;
+  state state_ = state::start;
+  std::string key_;
+  std::string metadata_;
+  bool keep_ = false;       // the value being skipped is "metadata": keep its bytes
+  std::string partial_;     // bytes of the item in progress from earlier chunks
+  std::size_t depth_ = 0;   // nesting inside the current value or item
+  std::size_t size_ = 0;    // bytes of the current item so far
+  bool in_string_ = false;  // inside a string of the current value or item
+  bool escape_ = false;
+  bool scalar_ = false;  // the skipped value is a scalar (ends at ',' or '}' at depth 1)
+  std::size_t items_ = 0;
+  bool saw_items_ = false;
+};
+
+template <class F>
+list_framer::status list_framer::feed(std::string_view data, F&& on_item) {
+  std::size_t start = 0;  // where the item in progress begins inside `data` (if it does)
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const char c = data[i];
+    switch (state_) {
+      case state::start:
+        if (space(c)) {
+          continue;
+        }
+        if (c != '{') {
+          return status::not_a_list;
+        }
+        state_ = state::key;
+        continue;
+      case state::key:
+        if (space(c) || c == ',') {
+          continue;
+        }
+        if (c == '}') {
+          state_ = state::done;
+          continue;
+        }
+        if (c != '"') {
+          return status::not_a_list;
+        }
+        key_.clear();
+        state_ = state::in_key;
+        continue;
+      case state::in_key:
+        if (escape_) {
+          escape_ = false;
+        } else if (c == '\\') {
+          escape_ = true;
+        } else if (c == '"') {
+          state_ = state::colon;
+          continue;
+        }
+        if (key_.size() < 64) {
+          key_.push_back(c);
+        }
+        continue;
+      case state::colon:
+        if (space(c)) {
+          continue;
+        }
+        if (c != ':') {
+          return status::not_a_list;
+        }
+        state_ = state::value;
+        continue;
+      case state::value:
+        if (space(c)) {
+          continue;
+        }
+        saw_items_ = saw_items_ || key_ == "items";
+        if (key_ == "items" && c == '[') {
+          state_ = state::items;
+          continue;
+        }
+        keep_ = key_ == "metadata";
+        if (keep_) {
+          metadata_.clear();
+        }
+        state_ = state::skip;
+        depth_ = 0;
+        scalar_ = !(c == '{' || c == '[');
+        [[fallthrough]];
+      case state::skip:
+        if (!in_string_ && depth_ == 0 && scalar_ && (c == ',' || c == '}' || space(c))) {
+          state_ = c == '}' ? state::done : state::key;
+          continue;
+        }
+        if (keep_) {
+          if (metadata_.size() >= max_object_) {
+            return status::too_large;
+          }
+          metadata_.push_back(c);
+        }
+        if (in_string_) {
+          if (escape_) {
+            escape_ = false;
+          } else if (c == '\\') {
+            escape_ = true;
+          } else if (c == '"') {
+            in_string_ = false;
+          }
+        } else if (c == '"') {
+          in_string_ = true;
+        } else if (c == '{' || c == '[') {
+          ++depth_;
+        } else if ((c == '}' || c == ']') && depth_ > 0 && --depth_ == 0) {
+          state_ = state::after;
+        }
+        continue;
+      case state::after:
+        if (space(c)) {
+          continue;
+        }
+        if (c == ',') {
+          state_ = state::key;
+        } else if (c == '}') {
+          state_ = state::done;
+        } else {
+          return status::not_a_list;
+        }
+        continue;
+      case state::items:
+        if (space(c) || c == ',') {
+          continue;
+        }
+        if (c == ']') {
+          state_ = state::after;
+          continue;
+        }
+        if (c != '{') {
+          return status::not_a_list;
+        }
+        state_ = state::item;
+        depth_ = 1;
+        size_ = 1;
+        start = i;
+        continue;
+      case state::item:
+        if (++size_ > max_object_) {
+          return status::too_large;
+        }
+        if (in_string_) {
+          if (escape_) {
+            escape_ = false;
+          } else if (c == '\\') {
+            escape_ = true;
+          } else if (c == '"') {
+            in_string_ = false;
+          }
+          continue;
+        }
+        if (c == '"') {
+          in_string_ = true;
+        } else if (c == '{' || c == '[') {
+          ++depth_;
+        } else if ((c == '}' || c == ']') && --depth_ == 0) {
+          state_ = state::items;
+          ++items_;
+          bool go_on = true;
+          if (partial_.empty()) {
+            go_on = on_item(data.substr(start, i + 1 - start));
+          } else {
+            partial_.append(data.data(), i + 1);
+            go_on = on_item(std::string_view(partial_));
+            partial_.clear();
+          }
+          if (!go_on) {
+            return status::ok;
+          }
+        }
+        continue;
+      case state::done:
+        if (!space(c)) {
+          return status::not_a_list;
+        }
+        continue;
+    }
+  }
+  if (state_ == state::item) {
+    const std::size_t from = partial_.empty() ? start : 0;
+    partial_.append(data.data() + from, data.size() - from);
+  }
+  return status::ok;
+}
+
+}  // namespace ke::kube

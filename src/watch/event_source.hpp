@@ -4,8 +4,9 @@
 // Ordering and flow: records reach the sink in the order the API server delivered the events.
 // Enrichment lookups run concurrently (at most max_concurrent_lookups), so one slow lookup
 // delays the records behind it but never the reading of the watch, until max_pending events
-// wait for lookups or for the sink; then reading pauses (the watch is ended and resumed from
-// its last resourceVersion, see reflector.hpp). The sink may suspend (receiver backpressure).
+// wait for lookups or for the sink; then reading pauses (nothing more is read from the
+// connection until there is room, see reflector.hpp). The sink may suspend (receiver
+// backpressure).
 //
 // Lifetime: start() begins; stop(deadline) aborts requests, wakes sleeps and waits (until the
 // deadline) for every internal coroutine to finish. After stop() completes, start() may be

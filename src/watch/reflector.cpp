@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <deque>
 #include <random>
 
 namespace ke::watch {
@@ -100,7 +99,15 @@ std::string reflector::list_target(const std::string& rv, const std::string& con
   return t;
 }
 
-std::string reflector::watch_target(int timeout_seconds) const {
+std::string reflector::watch_target(int timeout_seconds, bool initial_events) const {
+  if (initial_events) {
+    // Watch-list (KEP-3157): the current state as ADDED events, then a bookmark annotated
+    // k8s.io/initial-events-end, then changes. resourceVersion "" = a consistent snapshot.
+    return opt_.path +
+           "?allowWatchBookmarks=true&resourceVersion=&resourceVersionMatch=NotOlderThan"
+           "&sendInitialEvents=true&timeoutSeconds=" +
+           std::to_string(timeout_seconds) + "&watch=1";
+  }
   return opt_.path + "?allowWatchBookmarks=true&resourceVersion=" + kube::query_escape(rv_) +
          "&timeoutSeconds=" + std::to_string(timeout_seconds) + "&watch=1";
 }
@@ -117,15 +124,26 @@ net::awaitable<bool> reflector::list() {
     bool failed = false;
     std::string list_rv;
     std::size_t listed = 0;
+    // Items are handed on one by one as the response streams in (kube/api_client.hpp).
+    kube::api_client::event_callback on_item =
+        [&](nlohmann::json item) -> net::awaitable<bool> {
+      ++listed;
+      co_await hand_on(reflector_item{item_kind::listed, initial, std::move(item)});
+      co_return !stopping_;
+    };
     for (int page = 1;; ++page) {
       ++stats_.list_requests;
-      auto res = co_await api_.get(list_target(rv, cont));
+      auto res = co_await api_.list(list_target(rv, cont), on_item);
       if (stopping_) {
         co_return false;
       }
       if (!res.ok()) {
         if (res.error) {
-          error(false, "list failed: " + res.describe());
+          error(false, "list failed after " + std::to_string(listed) +
+                           " item(s): " + res.describe());
+          failed = true;
+        } else if (!res.decode_error.empty()) {
+          error(true, "list: " + res.describe());
           failed = true;
         } else if (res.status == 410) {
           relist_consistent_ = true;
@@ -143,69 +161,41 @@ net::awaitable<bool> reflector::list() {
         }
         break;
       }
-      auto body = nlohmann::json::parse(res.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object() || !body.contains("items") ||
-          !(body["items"].is_array() || body["items"].is_null())) {
-        error(true, "list: the response is not a list");
-        failed = true;
+      list_rv = res.resource_version;
+      if (res.continue_token.empty()) {
         break;
       }
-      const auto& md = body["metadata"];
-      std::string next;
-      if (md.is_object()) {
-        if (md.contains("resourceVersion") && md["resourceVersion"].is_string()) {
-          list_rv = md["resourceVersion"].get<std::string>();
-        }
-        if (md.contains("continue") && md["continue"].is_string()) {
-          next = md["continue"].get<std::string>();
-        }
-      }
-      if (body["items"].is_array()) {
-        for (auto& item : body["items"]) {
-          reflector_item it;
-          it.kind = item_kind::listed;
-          it.initial_list = initial;
-          it.object = std::move(item);
-          ++listed;
-          try {
-            co_await handler_(std::move(it));
-          } catch (const std::exception& e) {
-            spdlog::error("watch {}: dropping an event the handler failed on: {}", opt_.path,
-                          e.what());
-          }
-          if (stopping_) {
-            co_return false;
-          }
-        }
-      }
-      if (next.empty()) {
-        break;
-      }
-      cont = std::move(next);
+      cont = std::move(res.continue_token);
     }
-    if (restart) {
-      if (!co_await backoff_sleep()) {
-        co_return false;
-      }
-      continue;
-    }
-    if (failed) {
+    if (restart || failed) {
       if (!co_await backoff_sleep()) {
         co_return false;
       }
       continue;
     }
     rv_ = list_rv;
-    synced_ = true;
-    relist_consistent_ = false;
-    ++stats_.lists;
-    spdlog::info("watch {}: listed {} event(s) at resourceVersion \"{}\"; watching", opt_.path,
-                 listed, rv_);
+    mark_synced(listed, "list");
     co_return true;
   }
 }
 
-net::awaitable<reflector::next_step> reflector::watch_once() {
+void reflector::mark_synced(std::size_t listed, const char* how) {
+  synced_ = true;
+  relist_consistent_ = false;
+  ++stats_.lists;
+  spdlog::info("watch {}: listed {} event(s) at resourceVersion \"{}\" ({}); watching", opt_.path,
+               listed, rv_, how);
+}
+
+net::awaitable<void> reflector::hand_on(reflector_item it) {
+  try {
+    co_await handler_(std::move(it));
+  } catch (const std::exception& e) {
+    spdlog::error("watch {}: dropping an event the handler failed on: {}", opt_.path, e.what());
+  }
+}
+
+net::awaitable<reflector::next_step> reflector::watch_once(bool initial_events) {
   const auto span = opt_.max_watch_timeout - opt_.min_watch_timeout;
   const int timeout_s =
       static_cast<int>(opt_.min_watch_timeout.count() +
@@ -214,91 +204,57 @@ net::awaitable<reflector::next_step> reflector::watch_once() {
                         ? opt_.watch_idle_timeout
                         : std::chrono::milliseconds(std::chrono::seconds(timeout_s + 60));
 
-  // The stream callback cannot suspend, so events queue here and a consumer coroutine hands
-  // them to the handler. Both are local; the consumer is always awaited before returning.
-  struct shared {
-    std::deque<reflector_item> queue;
-    bool done = false;
-    bool consumer_finished = false;
-    std::optional<kube::api_status> watch_error;  // an ERROR event
-    bool paused = false;
-  };
-  auto ex = clock_.executor();
-  shared s;
-  net::steady_timer wake(ex, std::chrono::steady_clock::time_point::max());
-  net::steady_timer finished(ex, std::chrono::steady_clock::time_point::max());
-  net::co_spawn(
-      ex,
-      [&]() -> net::awaitable<void> {
-        for (;;) {
-          while (!s.queue.empty()) {
-            reflector_item it = std::move(s.queue.front());
-            s.queue.pop_front();
-            try {
-              co_await handler_(std::move(it));
-            } catch (const std::exception& e) {
-              spdlog::error("watch {}: dropping an event the handler failed on: {}", opt_.path,
-                            e.what());
-            }
-          }
-          if (s.done) {
-            break;
-          }
-          boost::system::error_code ec;
-          wake.expires_at(std::chrono::steady_clock::time_point::max());
-          co_await wake.async_wait(net::redirect_error(net::use_awaitable, ec));
-        }
-        s.consumer_finished = true;
-        finished.cancel();
-      },
-      net::detached);
-
   ++stats_.watches;
   const auto started = clock_.now();
   const std::string start_rv = rv_;
-  // A named callback: GCC 12 destroys lambda temporaries inside a co_await expression twice
-  // (harmless for this capture-by-reference lambda, but keep the pattern safe).
-  kube::api_client::event_callback on_event = [&](nlohmann::json&& ev) {
+  // Watch-list: ADDED events are the initial state (listed) until the initial-events-end
+  // bookmark; their RVs are in key order, not RV order, so rv_ moves only at the bookmark.
+  bool initial = initial_events;
+  const bool startup = !synced_;
+  std::size_t listed = 0;
+  std::optional<kube::api_status> watch_error;  // an ERROR event
+  kube::api_client::event_callback on_event =
+      [&](nlohmann::json ev) -> net::awaitable<bool> {
     const std::string& type = ev["type"].get_ref<const std::string&>();
     auto& obj = ev["object"];
     if (type == "ERROR") {
-      s.watch_error = kube::parse_status(obj, 0);
-      return false;
+      watch_error = kube::parse_status(obj, 0);
+      co_return false;
+    }
+    if (initial) {
+      if (type == "ADDED") {
+        ++listed;
+        co_await hand_on(reflector_item{item_kind::listed, startup, std::move(obj)});
+        co_return !stopping_;
+      }
+      // The initial-events-end bookmark; or a server that ignores sendInitialEvents (before
+      // 1.27) and has gone on to changes: either way the initial state is complete.
+      initial = false;
+      if (std::string r = rv_of(obj); !r.empty()) {
+        rv_ = std::move(r);
+      }
+      mark_synced(listed, type == "BOOKMARK" ? "watch-list" : "watch-list without its end bookmark");
     }
     if (std::string r = rv_of(obj); !r.empty()) {
       rv_ = std::move(r);
     }
     if (type == "BOOKMARK") {
-      return true;
+      co_return true;
     }
-    reflector_item it;
-    it.kind = type == "ADDED"      ? item_kind::added
-              : type == "MODIFIED" ? item_kind::modified
-                                   : item_kind::deleted;
-    it.object = std::move(obj);
-    s.queue.push_back(std::move(it));
-    wake.cancel();
-    if (s.queue.size() >= opt_.max_queued_events) {
-      s.paused = true;
-      ++stats_.pauses;
-      return false;
-    }
-    return true;
+    const item_kind kind = type == "ADDED"      ? item_kind::added
+                           : type == "MODIFIED" ? item_kind::modified
+                                                : item_kind::deleted;
+    co_await hand_on(reflector_item{kind, false, std::move(obj)});
+    co_return !stopping_;
   };
-  auto res = co_await api_.watch(watch_target(timeout_s), idle, std::move(on_event));
-  s.done = true;
-  wake.cancel();
-  while (!s.consumer_finished) {
-    boost::system::error_code ec;
-    co_await finished.async_wait(net::redirect_error(net::use_awaitable, ec));
-  }
+  auto res = co_await api_.watch(watch_target(timeout_s, initial_events), idle, on_event);
   const auto elapsed = clock_.now() - started;
 
   if (stopping_) {
     co_return next_step::stop;
   }
-  if (s.watch_error) {
-    const kube::api_status& st = *s.watch_error;
+  if (watch_error) {
+    const kube::api_status& st = *watch_error;
     const std::string what = "watch from resourceVersion \"" + start_rv + "\" ended with ERROR " +
                              std::to_string(st.code) + " " + st.reason + ": " + st.message;
     if (st.code == 410 || st.reason == "Expired" || st.reason == "Gone") {
@@ -314,10 +270,6 @@ net::awaitable<reflector::next_step> reflector::watch_once() {
     error(is_severe_status(st.code), what + "; relisting after backoff");
     co_return next_step::relist_after_backoff;
   }
-  if (s.paused) {
-    spdlog::debug("watch {}: consumer fell behind; re-watching from {}", opt_.path, rv_);
-    co_return next_step::rewatch;
-  }
   if (res.error) {
     error(false, "watch from resourceVersion \"" + start_rv + "\" failed after " +
                      std::to_string(res.events) + " event(s): " + res.describe() +
@@ -331,6 +283,13 @@ net::awaitable<reflector::next_step> reflector::watch_once() {
   }
   if (res.status < 200 || res.status >= 300) {
     const std::string what = "watch from resourceVersion \"" + start_rv + "\": " + res.describe();
+    if (initial && res.status != 401 && res.status != 410 && res.status != 429 &&
+        res.status >= 400 && res.status < 500) {
+      // A server without watch-list (gate off: 422 Invalid) or one that refuses it otherwise.
+      spdlog::info("watch {}: the server does not serve watch-list ({}); using paged lists",
+                   opt_.path, res.describe());
+      co_return next_step::watch_list_refused;
+    }
     if (res.status == 410) {
       error(false, what + "; relisting");
       ++stats_.relists_after_410;
@@ -343,6 +302,14 @@ net::awaitable<reflector::next_step> reflector::watch_once() {
     }
     error(is_severe_status(res.status), what + "; relisting after backoff");
     co_return next_step::relist_after_backoff;
+  }
+  if (initial) {
+    // A clean end before the initial-events-end bookmark: a server that ignored
+    // sendInitialEvents and had no change to send.
+    spdlog::info("watch {}: the watch-list ended without its initial-events-end bookmark; using "
+                 "paged lists",
+                 opt_.path);
+    co_return next_step::watch_list_refused;
   }
   if (res.events == 0 && elapsed < opt_.very_short_watch) {
     error(
@@ -358,17 +325,36 @@ net::awaitable<reflector::next_step> reflector::watch_once() {
 net::awaitable<void> reflector::run() {
   bool need_list = true;
   while (!stopping_) {
+    bool streaming = false;  // this watch is a watch-list (it brings the initial state)
     if (need_list) {
-      if (!co_await list()) {
+      if (opt_.watch_list && !watch_list_refused_) {
+        streaming = true;
+      } else if (!co_await list()) {
         break;
       }
-      need_list = false;
     }
-    const auto step = co_await watch_once();
+    const std::uint64_t lists_before = stats_.lists;
+    const auto step = co_await watch_once(streaming);
+    if (streaming) {
+      if (step == next_step::watch_list_refused) {
+        watch_list_refused_ = true;
+        continue;
+      }
+      if (stats_.lists == lists_before && step != next_step::stop) {
+        // It broke off before the initial state was complete: start it over (what was handed
+        // on stays handed on; the event filter knows those events).
+        if (!co_await backoff_sleep()) {
+          co_return;
+        }
+        continue;
+      }
+    }
+    need_list = false;
     switch (step) {
       case next_step::stop:
         co_return;
       case next_step::rewatch:
+      case next_step::watch_list_refused:
         break;
       case next_step::rewatch_after_backoff:
         if (!co_await backoff_sleep()) {

@@ -1,9 +1,19 @@
 // List + watch of one collection (Events), behaving like client-go's reflector:
 //
-// 1. LIST, paged (limit=500 with continue tokens). The first list ever uses resourceVersion=0;
-//    later relists use resourceVersion="" (a consistent read: they follow a 410 or an error,
-//    where the old RV is suspect). A 410 on a later page (the continue token expired) restarts
-//    the list from page one. Items are handed out page by page as they arrive.
+// 1. The initial state, streamed: items are handed on one by one as their bytes arrive, so
+//    neither a response body nor a DOM of it is ever held whole, whatever the list's size.
+//    a) Watch-list (KEP-3157, default): a watch with sendInitialEvents=true,
+//       resourceVersionMatch=NotOlderThan and resourceVersion="" brings the current state as
+//       ADDED events (handed on as `listed`), then a BOOKMARK annotated
+//       k8s.io/initial-events-end whose RV the watch continues from. A server that refuses it
+//       (gate off: 422; any 4xx but 401/410/429) or ends the stream without that bookmark is
+//       asked with paged lists from then on. A watch-list that breaks off before its bookmark
+//       is started over after backoff.
+//    b) LIST, paged (limit=500 with continue tokens; a server may ignore limit and send
+//       everything in one response, which streams just the same). The first list ever uses
+//       resourceVersion=0; later relists use resourceVersion="" (a consistent read: they follow
+//       a 410 or an error, where the old RV is suspect). A 410 on a later page (the continue
+//       token expired) restarts the list from page one.
 // 2. WATCH from the list's RV with allowWatchBookmarks=true and a random timeoutSeconds in
 //    [300, 600). The RV moves with every event, bookmarks included.
 // 3. A watch that ends cleanly (timeout, EOF) is re-opened at once from the last RV, without a
@@ -21,9 +31,10 @@
 // API's Status message and counted in metrics.watch_errors.
 //
 // Delivery: items go to the handler one at a time, in stream order; the handler may suspend
-// (backpressure). While the handler is slow, watch events queue up to max_queued_events; then
-// the watch is ended on purpose and re-opened from the last queued RV once the queue drains,
-// so a slow consumer never makes memory grow without bound.
+// (backpressure), and nothing more is read from the connection meanwhile, so a slow consumer
+// slows the server down (TCP flow control; a server that gives up on a slow watcher ends the
+// watch, which is re-opened from the last RV). Memory: at most one read chunk's objects (16 KiB
+// of bytes) beyond what the handler holds.
 //
 // Threading: one executor thread. run() returns after stop().
 #pragma once
@@ -63,7 +74,8 @@ struct reflector_options {
   // timeoutSeconds plus one minute (Events get no periodic bookmarks, so a quiet watch is silent
   // until the server ends it).
   std::chrono::milliseconds watch_idle_timeout{0};
-  std::size_t max_queued_events = 1000;
+  // Ask for the initial state with watch-list first (falls back to paged lists when refused).
+  bool watch_list = true;
   // Uniform [0,1) source for timeoutSeconds and backoff jitter; empty = random.
   std::function<double()> random;
 };
@@ -78,7 +90,6 @@ class reflector {
     std::uint64_t watches = 0;        // watch requests opened
     std::uint64_t errors = 0;         // errors counted in watch_errors
     std::uint64_t relists_after_410 = 0;
-    std::uint64_t pauses = 0;  // watches ended on purpose because the handler fell behind
   };
 
   reflector(kube::api_client& api, clock& c, ke::metrics* m, reflector_options opt, handler h);
@@ -93,14 +104,23 @@ class reflector {
   bool synced() const { return synced_; }  // the first list has completed
 
  private:
-  enum class next_step { rewatch, rewatch_after_backoff, relist_after_backoff, stop };
+  enum class next_step {
+    rewatch,
+    rewatch_after_backoff,
+    relist_after_backoff,
+    watch_list_refused,
+    stop
+  };
 
   net::awaitable<bool> list();  // false when stopped
-  net::awaitable<next_step> watch_once();
+  // One watch; with initial_events, a watch-list that brings the initial state first.
+  net::awaitable<next_step> watch_once(bool initial_events);
+  net::awaitable<void> hand_on(reflector_item it);
+  void mark_synced(std::size_t listed, const char* how);
   net::awaitable<bool> backoff_sleep();
   void error(bool severe, const std::string& what);
   std::string list_target(const std::string& rv, const std::string& cont) const;
-  std::string watch_target(int timeout_seconds) const;
+  std::string watch_target(int timeout_seconds, bool initial_events) const;
 
   kube::api_client& api_;
   clock& clock_;
@@ -114,6 +134,7 @@ class reflector {
   std::string rv_;
   bool synced_ = false;
   bool relist_consistent_ = false;  // the next list uses resourceVersion=""
+  bool watch_list_refused_ = false;  // the server does not do watch-list: paged lists
   bool stopping_ = false;
   stats stats_;
 };

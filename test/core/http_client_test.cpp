@@ -274,9 +274,10 @@ TEST(HttpClient, StreamsTheBody) {
   http_client c(ioc.get_executor(), local(server.port()), nullptr, {});
   std::string got;
   auto r = test::run_coro(ioc, c.send_streaming(get(), milliseconds(5000), milliseconds(5000),
-                                                [&](std::string_view piece) {
+                                                [&](std::string_view piece)
+                                                    -> net::awaitable<bool> {
                                                   got.append(piece);
-                                                  return true;
+                                                  co_return true;
                                                 }));
   ASSERT_TRUE(r.ok()) << r.error.message();
   EXPECT_EQ(r.response.result_int(), 200u);
@@ -284,7 +285,9 @@ TEST(HttpClient, StreamsTheBody) {
   EXPECT_TRUE(r.response.body().empty());
   std::size_t pieces = 0;
   r = test::run_coro(ioc, c.send_streaming(get(), milliseconds(5000), milliseconds(5000),
-                                           [&](std::string_view) { return ++pieces < 1; }));
+                                           [&](std::string_view) -> net::awaitable<bool> {
+                                             co_return ++pieces < 1;
+                                           }));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(pieces, 1u);
   EXPECT_FALSE(c.connected());

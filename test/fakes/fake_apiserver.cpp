@@ -1036,6 +1036,9 @@ net::awaitable<bool> fake_apiserver::handle(Stream& stream, std::shared_ptr<sess
     }
     std::size_t limit = 0;
     if (has("limit")) limit = static_cast<std::size_t>(std::atoll(qv("limit").c_str()));
+    if (knobs.list_ignores_limit && (rv == "0" || rv.empty()) && cont.empty()) {
+      limit = 0;  // the watch cache's answer to an RV=0 list on many releases: everything
+    }
     std::uint64_t list_rev = revision_;
     std::string start_after;  // items with key > this
     if (!cont.empty()) {

@@ -229,7 +229,7 @@ TEST_F(ApiClientTest, TokenBucketLimitsNonWatchRequestsOnly) {
       ioc,
       [this, done]() -> net::awaitable<void> {
         co_await api->watch("/api/v1/events?resourceVersion=" + server->current_rv() + "&watch=1",
-                            seconds(30), [](json&&) { return true; });
+                            seconds(30), [](json) -> net::awaitable<bool> { co_return true; });
         *done = true;
       },
       net::detached);
@@ -253,7 +253,7 @@ TEST_F(ApiClientTest, KeepAliveReuse) {
       ioc,
       [this, done]() -> net::awaitable<void> {
         co_await api->watch("/api/v1/events?resourceVersion=" + server->current_rv() + "&watch=1",
-                            seconds(30), [](json&&) { return true; });
+                            seconds(30), [](json) -> net::awaitable<bool> { co_return true; });
         *done = true;
       },
       net::detached);
@@ -363,9 +363,9 @@ TEST_F(ApiClientTest, WatchStreamSplitAtEveryOffset) {
         ioc,
         [this, w, done]() -> net::awaitable<void> {
           // Named first: GCC 12 destroys a capturing lambda temporary in a co_await twice.
-          api_client::event_callback cb = [w](json&& ev) {
+          api_client::event_callback cb = [w](json ev) -> net::awaitable<bool> {
             w->push_back(std::move(ev));
-            return true;
+            co_return true;
           };
           co_await api->watch("/api/v1/events?resourceVersion=0&watch=1", seconds(30),
                               std::move(cb));
@@ -386,9 +386,9 @@ TEST_F(ApiClientTest, WatchStreamSplitAtEveryOffset) {
         ioc,
         [this, w, done]() -> net::awaitable<void> {
           // Named first: GCC 12 destroys a capturing lambda temporary in a co_await twice.
-          api_client::event_callback cb = [w](json&& ev) {
+          api_client::event_callback cb = [w](json ev) -> net::awaitable<bool> {
             w->push_back(std::move(ev));
-            return true;
+            co_return true;
           };
           co_await api->watch("/api/v1/events?resourceVersion=0&watch=1", seconds(30),
                               std::move(cb));
@@ -420,9 +420,9 @@ TEST_F(ApiClientTest, WatchStreamChunkingModes) {
         ioc,
         [this, w, done]() -> net::awaitable<void> {
           // Named first: GCC 12 destroys a capturing lambda temporary in a co_await twice.
-          api_client::event_callback cb = [w](json&& ev) {
+          api_client::event_callback cb = [w](json ev) -> net::awaitable<bool> {
             w->push_back(std::move(ev));
-            return true;
+            co_return true;
           };
           co_await api->watch("/api/v1/events?resourceVersion=0&watch=1", seconds(30),
                               std::move(cb));
@@ -449,7 +449,7 @@ TEST_F(ApiClientTest, WatchDecodeErrors) {
         [this, res]() -> net::awaitable<void> {
           *res = co_await api->watch(
               "/api/v1/events?resourceVersion=" + server->current_rv() + "&watch=1", seconds(30),
-              [](json&&) { return true; });
+              [](json) -> net::awaitable<bool> { co_return true; });
         },
         net::detached);
     ASSERT_TRUE(test::run_until(ioc, [&] { return server->open_watches() == 1; }));

@@ -27,9 +27,9 @@ class FakeApiServerTest : public test::ApiServerFixture {
         ioc,
         [this, c, target]() -> net::awaitable<void> {
           // Named first: GCC 12 destroys a capturing lambda temporary in a co_await twice.
-          api_client::event_callback cb = [c](json&& ev) {
+          api_client::event_callback cb = [c](json ev) -> net::awaitable<bool> {
             c->events.push_back(std::move(ev));
-            return true;
+            co_return true;
           };
           c->res = co_await api->watch(target, std::chrono::seconds(30), std::move(cb));
           c->done = true;

@@ -147,5 +147,101 @@ TEST(JsonFramer, TruncatedStreamIsVisible) {
   EXPECT_EQ(f.buffered(), 0u);
 }
 
+// A list response as the API server writes it, with the awkward parts: metadata after the
+// items (key order is not guaranteed), strings holding brackets, braces and escaped quotes,
+// nested arrays inside items, whitespace between tokens, and a key that only looks like "items".
+const std::string list_body =
+    R"({"kind":"EventList","apiVersion":"v1","x\"items":[{"y":1}],"items": [ )"
+    R"({"metadata":{"name":"a"},"message":"]} [{ \"q\" \\","tags":[[1],[2,{"z":"]"}]]} , )"
+    R"({"metadata":{"name":"b"},"count":2})"
+    "\n ],\n"
+    R"("metadata":{"resourceVersion":"42","continue":"tok\"en"},"n":null})";
+
+struct list_out {
+  std::vector<std::string> items;
+  list_framer::status st = list_framer::status::ok;
+};
+
+list_out feed_list(list_framer& f, const std::vector<std::string_view>& pieces) {
+  list_out out;
+  for (auto p : pieces) {
+    out.st = f.feed(p, [&](std::string_view obj) {
+      out.items.emplace_back(obj);
+      return true;
+    });
+    if (out.st != list_framer::status::ok) break;
+  }
+  return out;
+}
+
+// Verifies items, metadata and completeness, whatever the split (every pair of offsets).
+TEST(ListFramer, ItemsAndMetadataAtEverySplit) {
+  const std::vector<std::string> want = {
+      R"({"metadata":{"name":"a"},"message":"]} [{ \"q\" \\","tags":[[1],[2,{"z":"]"}]]})",
+      R"({"metadata":{"name":"b"},"count":2})"};
+  for (std::size_t a = 0; a < list_body.size(); a += 3) {
+    for (std::size_t b = a; b < list_body.size(); b += 5) {
+      list_framer f;
+      std::string_view v(list_body);
+      auto out = feed_list(f, {v.substr(0, a), v.substr(a, b - a), v.substr(b)});
+      ASSERT_EQ(out.st, list_framer::status::ok) << a << "/" << b;
+      EXPECT_EQ(out.items, want) << a << "/" << b;
+      EXPECT_TRUE(f.complete());
+      EXPECT_TRUE(f.saw_items());
+      EXPECT_EQ(f.metadata(), R"({"resourceVersion":"42","continue":"tok\"en"})");
+    }
+  }
+}
+
+// Verifies that an item is handed on as soon as it is complete, before the list ends.
+TEST(ListFramer, ItemsLeaveBeforeTheListEnds) {
+  list_framer f;
+  const std::string head = R"({"metadata":{"resourceVersion":"7"},"items":[{"a":1},{"b")";
+  auto out = feed_list(f, {head});
+  EXPECT_EQ(out.items, std::vector<std::string>{R"({"a":1})"});
+  EXPECT_FALSE(f.complete());
+}
+
+// Verifies empty and null item lists, and bodies that are not lists.
+TEST(ListFramer, EmptyNullAndNotALists) {
+  for (const std::string& body : {std::string(R"({"items":[]})"), std::string(R"({"items":null})")}) {
+    list_framer f;
+    auto out = feed_list(f, {body});
+    EXPECT_EQ(out.st, list_framer::status::ok);
+    EXPECT_TRUE(out.items.empty());
+    EXPECT_TRUE(f.complete() && f.saw_items()) << body;
+  }
+  {
+    list_framer f;  // a Status: a complete object with no items
+    auto out = feed_list(f, {R"({"kind":"Status","code":500,"details":{"x":[1]}})"});
+    EXPECT_EQ(out.st, list_framer::status::ok);
+    EXPECT_TRUE(f.complete());
+    EXPECT_FALSE(f.saw_items());
+  }
+  for (const std::string& body :
+       {std::string("Too many requests"), std::string(R"({"items":[1]})"),
+        std::string(R"({"items":[]} x)"), std::string(R"({"a" 1})")}) {
+    list_framer f;
+    EXPECT_EQ(feed_list(f, {body}).st, list_framer::status::not_a_list) << body;
+  }
+}
+
+// Verifies the size bound on one item, and that the framer holds at most one item's bytes.
+TEST(ListFramer, ItemSizeIsBounded) {
+  list_framer f(64);
+  const std::string big = R"({"items":[{"m":")" + std::string(100, 'x') + R"("}]})";
+  EXPECT_EQ(feed_list(f, {big}).st, list_framer::status::too_large);
+  list_framer g(64);
+  std::string body = R"({"items":[)";
+  for (int i = 0; i < 1000; ++i) body += std::string(i ? "," : "") + R"({"i":)" + std::to_string(i) + "}";
+  body += "]}";
+  std::vector<std::string_view> bytes;
+  for (std::size_t i = 0; i < body.size(); ++i) bytes.push_back(std::string_view(body).substr(i, 1));
+  auto out = feed_list(g, bytes);
+  EXPECT_EQ(out.st, list_framer::status::ok);
+  EXPECT_EQ(out.items.size(), 1000u);
+  EXPECT_EQ(out.items[999], R"({"i":999})");
+}
+
 }  // namespace
 }  // namespace ke::kube

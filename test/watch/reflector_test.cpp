@@ -24,6 +24,7 @@ class ReflectorTest : public test::ApiServerFixture {
     reflector_options o;
     o.path = path;
     o.random = [] { return 1.0; };  // backoff delays at their ceiling: exact sequences
+    o.watch_list = false;           // paged lists; the WatchList tests turn it on
     return o;
   }
 
@@ -330,20 +331,21 @@ TEST_F(ReflectorTest, OpaqueResourceVersions) {
   EXPECT_EQ(last_watch().query.at("resourceVersion"), rv);
 }
 
-// Verifies that a slow handler ends the watch on purpose once max_queued_events wait, and the
-// watch resumes from the last queued RV: nothing lost, nothing repeated, no relist.
-TEST_F(ReflectorTest, SlowHandlerPausesTheWatch) {
-  auto o = opts();
-  o.max_queued_events = 5;
+// Verifies that a slow handler slows the reading down instead of queueing: every event is
+// handed on in order, on the same watch, with no relist and nothing lost.
+TEST_F(ReflectorTest, SlowHandlerHoldsTheStream) {
   make_api();
   bool release = false;
+  std::size_t waiting = 0;
   net::steady_timer gate(ioc, std::chrono::steady_clock::time_point::max());
   refl = std::make_unique<reflector>(
-      *api, clk, &metrics, o, [&](reflector_item it) -> net::awaitable<void> {
+      *api, clk, &metrics, opts(), [&](reflector_item it) -> net::awaitable<void> {
         while (!release && it.kind != item_kind::listed) {
+          ++waiting;
           boost::system::error_code ec;
           gate.expires_at(std::chrono::steady_clock::time_point::max());
           co_await gate.async_wait(net::redirect_error(net::use_awaitable, ec));
+          --waiting;
         }
         items.push_back(std::move(it));
       });
@@ -356,16 +358,100 @@ TEST_F(ReflectorTest, SlowHandlerPausesTheWatch) {
       net::detached);
   ASSERT_TRUE(wait([&] { return watching(); }));
   for (int i = 0; i < 20; ++i) add("default", "e" + std::to_string(10 + i) + ".e");
-  ASSERT_TRUE(wait([&] { return refl->counters().pauses == 1; }));
+  ASSERT_TRUE(wait([&] { return waiting == 1; }));
+  EXPECT_TRUE(items.empty());
   release = true;
   gate.cancel();
-  ASSERT_TRUE(wait([&] { return items.size() == 20 && watching(); }));
+  ASSERT_TRUE(wait([&] { return items.size() == 20; }));
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(items[static_cast<std::size_t>(i)].object["metadata"]["name"],
               "e" + std::to_string(10 + i) + ".e");
   }
   EXPECT_EQ(server->lists(), 1u);
+  EXPECT_EQ(server->watches(), 1u);
   EXPECT_EQ(metrics.watch_errors.value(), 0);
+}
+
+// Verifies a list answered in one response whatever the limit (the watch cache for RV=0):
+// every item handed on, the list's RV taken, no continue.
+TEST_F(ReflectorTest, ListIgnoringLimitStreamsEveryItem) {
+  server->knobs.list_ignores_limit = true;
+  for (int i = 0; i < 1200; ++i) add("default", "e" + std::to_string(i));
+  start();
+  ASSERT_TRUE(wait([&] { return watching(); }));
+  EXPECT_EQ(items.size(), 1200u);
+  EXPECT_EQ(server->lists(), 1u);
+  EXPECT_EQ(refl->resource_version(), server->current_rv());
+}
+
+// Verifies watch-list: one watch with sendInitialEvents=true, resourceVersionMatch=NotOlderThan
+// and resourceVersion=""; the ADDED events before the initial-events-end bookmark are the
+// initial list; the watch then goes on from the bookmark's RV with no LIST request at all.
+TEST_F(ReflectorTest, WatchListBringsTheInitialState) {
+  for (int i = 0; i < 30; ++i) add("default", "e" + std::to_string(i));
+  auto o = opts();
+  o.watch_list = true;
+  start(o);
+  ASSERT_TRUE(wait([&] { return refl->synced(); }));
+  EXPECT_EQ(items.size(), 30u);
+  for (const auto& it : items) {
+    EXPECT_EQ(it.kind, item_kind::listed);
+    EXPECT_TRUE(it.initial_list);
+  }
+  const auto& w = last_watch();
+  EXPECT_EQ(w.query.at("sendInitialEvents"), "true");
+  EXPECT_EQ(w.query.at("resourceVersionMatch"), "NotOlderThan");
+  EXPECT_EQ(w.query.at("resourceVersion"), "");
+  EXPECT_EQ(w.query.at("allowWatchBookmarks"), "true");
+  EXPECT_EQ(refl->resource_version(), server->current_rv());
+  add("default", "later");
+  ASSERT_TRUE(wait([&] { return items.size() == 31; }));
+  EXPECT_EQ(items.back().kind, item_kind::added);
+  EXPECT_EQ(server->lists(), 0u);
+  EXPECT_EQ(server->watches(), 1u);
+  EXPECT_EQ(refl->counters().lists, 1u);
+}
+
+// Verifies the fallback: a server with the WatchList gate off answers 422; the reflector lists
+// with pages instead, and does not ask for watch-list again (a later relist is a LIST too).
+TEST_F(ReflectorTest, WatchListRefusedFallsBackToPagedLists) {
+  server->knobs.watch_list_gate = false;
+  for (int i = 0; i < 3; ++i) add("default", "e" + std::to_string(i));
+  auto o = opts();
+  o.watch_list = true;
+  start(o);
+  ASSERT_TRUE(wait([&] { return watching() && refl->synced(); }));
+  EXPECT_EQ(items.size(), 3u);
+  EXPECT_EQ(server->lists(), 1u);
+  EXPECT_EQ(metrics.watch_errors.value(), 0);
+  server->compact(true);
+  ASSERT_TRUE(wait([&] { return refl->counters().lists == 2 && watching(); }));
+  EXPECT_EQ(server->lists(), 2u);
+  EXPECT_EQ(server->count_requests([](const fake_apiserver::request_info& r) {
+    return r.query.count("sendInitialEvents") > 0;
+  }),
+            1u);
+}
+
+// Verifies that a watch-list that breaks off before its bookmark is started over (after
+// backoff), and the reflector is synced only by the complete one.
+TEST_F(ReflectorTest, WatchListBrokenBeforeItsBookmarkStartsOver) {
+  for (int i = 0; i < 5; ++i) add("default", "e" + std::to_string(i));
+  auto o = opts();
+  o.watch_list = true;
+  bool aborted = false;
+  on_item = [&](const reflector_item&) {
+    if (!aborted) {
+      aborted = true;
+      server->abort_watches();
+    }
+  };
+  start(o);
+  ASSERT_TRUE(wait([&] { return refl->synced() && watching(); }));
+  EXPECT_EQ(server->watches(), 2u);
+  EXPECT_EQ(server->lists(), 0u);
+  EXPECT_GE(items.size(), 5u);
+  EXPECT_EQ(refl->resource_version(), server->current_rv());
 }
 
 }  // namespace
