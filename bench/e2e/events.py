@@ -52,7 +52,8 @@ class Pod:
         self.uid = f"{index:08x}-90d0-4000-8000-{tag}"
         self.resource_version = str(500000 + index * 7)
         self.container = rng.choice(CONTAINERS)
-        self.image = f"{REGISTRY}/{self.namespace}/{self.app}:1.{rng.randint(0, 30)}.{rng.randint(0, 9)}"
+        version = f"1.{rng.randint(0, 30)}.{rng.randint(0, 9)}"
+        self.image = f"{REGISTRY}/{self.namespace}/{self.app}:{version}"
         self.node = f"node-{rng.randint(1, 40):02d}"
         self.ip = f"10.244.{rng.randint(0, 63)}.{rng.randint(2, 254)}"
         self.created = _rfc3339(now - rng.randint(600, 86400 * 7))

@@ -1,8 +1,11 @@
 """A fake Kubernetes API server over HTTPS that feeds pre-generated Events to the exporter.
 
 It answers as kube-apiserver does (shared/reference/kubernetes-api.md): Status objects for
-errors, Go's compact JSON with a trailing newline, Content-Length for bodies of at most 2 KiB
-and chunked transfer for larger ones (Go's net/http), HTTP/1.1 keep-alive.
+errors, Go's compact JSON with a trailing newline, HTTP/1.1 keep-alive, and bodies framed as
+Go's net/http frames them (GoChunks): Content-Length when the whole body fits its 2 KiB
+buffer, else chunked transfer where every full 2 KiB buffer becomes a chunk, so chunk
+boundaries fall inside events and list items ("chunk boundaries are not event boundaries");
+a watch flushes (a shorter chunk) whenever it has nothing more to send.
 
 The cluster model (Cluster): events 0..n0-1 exist from the start; the m watch events are
 created over a timeline that starts when the first watch stream goes live (all at once at
@@ -39,8 +42,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WATCH_PREFIX = b'{"type":"ADDED","object":'
-GO_CHUNK_THRESHOLD = 2048  # Go's net/http sends Content-Length only for smaller bodies
-STREAM_CHUNK_BYTES = 128 * 1024  # at rate 0, join events into writes of about this size
+GO_BUFFER = 2048  # net/http's bufferBeforeChunkingSize: Content-Length below, chunks above
+SEND_BYTES = 128 * 1024  # join framed chunks into socket writes of about this size
 FLOW_SCHEMA_UID = str(uuid.uuid4())
 PRIORITY_LEVEL_UID = str(uuid.uuid4())
 
@@ -276,6 +279,7 @@ class Feeder:
                 self.unknown += 1
             print(f"run-e2e: feeder: unknown request {h.command} {target} -> 405",
                   file=sys.stderr)
+            h.close_connection = True  # its body, if any, is not read
             return h.send_json(405, _dump(status(
                 405, "MethodNotAllowed",
                 "the server does not allow this method on the requested resource")))
@@ -375,10 +379,10 @@ class Feeder:
         item = c.ev.item
 
         def pieces():
+            # Item by item, as the streaming collection encoder (on since 1.33) writes them.
             yield head
-            for i in range(start, end, 100):
-                part = b",".join(item(s) for s in order[i:min(end, i + 100)])
-                yield part if i == start else b"," + part
+            for i in range(start, end):
+                yield item(order[i]) if i == start else b"," + item(order[i])
             yield b"]}\n"
 
         self.note("GET", target, 200, f"{end - start} items")
@@ -421,16 +425,16 @@ class Feeder:
         timeout = int(q["timeoutSeconds"]) if q.get("timeoutSeconds", "").isdigit() \
             else random.randint(1800, 3599)
         deadline = time.monotonic() + timeout
-        h.start_stream()
+        out = h.start_stream()
         what = "watch-list" if send_initial and bookmarks else "watch"
         sent = 0
         ended = "client closed"
         try:
             if from_rv is not None and from_rv < c.ev.base_rv:
                 # Compacted away: 200, one ERROR event, the end (the uncached etcd watcher).
-                h.write_chunk(_dump({"type": "ERROR", "object": status(
+                out.write(_dump({"type": "ERROR", "object": status(
                     410, "Expired", "The resourceVersion for the provided watch is too old.")}))
-                h.end_stream()
+                out.end()
                 ended = "timeoutSeconds"  # a clean end: the connection stays usable
                 what = "ERROR 410"
                 return
@@ -438,11 +442,13 @@ class Feeder:
                 # Initial state: synthetic ADDED in key order, then (watch-list) the bookmark.
                 count = c.created()
                 order, _ = c.snapshot(count) if send_initial else ([], [])
-                for i in range(0, len(order), 100):
-                    h.write_chunk(b"".join(c.line(s) for s in order[i:i + 100]))
-                    sent += len(order[i:i + 100])
+                for s in order:
+                    out.write(c.line(s))
+                    sent += 1
+                    if out.pending >= SEND_BYTES:
+                        out.send()
                 if send_initial and bookmarks:
-                    h.write_chunk(_dump({"type": "BOOKMARK", "object": {
+                    out.write(_dump({"type": "BOOKMARK", "object": {
                         "kind": "Event", "apiVersion": "v1",
                         "metadata": {"resourceVersion": c.rv_of_count(count),
                                      "annotations": {"k8s.io/initial-events-end": "true"}},
@@ -450,12 +456,14 @@ class Feeder:
                         "involvedObject": {}, "source": {}, "firstTimestamp": None,
                         "lastTimestamp": None, "eventTime": None, "reportingComponent": "",
                         "reportingInstance": ""}}))
+                out.flush()
+                out.send()
                 pos = count
             else:
                 pos = max(0, from_rv - c.ev.base_rv)  # first seq with a larger RV
             c.start_timeline()
-            sent += self._stream_live(h, pos, deadline)
-            ended = self._idle(h, deadline)
+            sent += self._stream_live(out, pos, deadline)
+            ended = self._idle(h, out, deadline)
         except _ClientGone as e:
             ended = str(e) or "client closed"
         except (OSError, ssl.SSLError) as e:
@@ -465,12 +473,11 @@ class Feeder:
             if ended != "timeoutSeconds":
                 h.close_connection = True
 
-    def _stream_live(self, h, pos, deadline):
+    def _stream_live(self, out, pos, deadline):
         """Writes events pos.. as they are created; returns how many it wrote."""
         c = self.cluster
         total = c.ev.total
         start = pos
-        per_write = max(1, STREAM_CHUNK_BYTES // 1200)
         while pos < total:
             now = time.monotonic()
             if now >= deadline:
@@ -480,22 +487,28 @@ class Feeder:
                 if self.stop.wait(min(c.due(pos), deadline) - now):
                     raise _ClientGone("run ended")
                 continue
-            end = min(avail, pos + per_write)
-            data = b"".join(c.line(s) for s in range(pos, end))
-            t = time.monotonic()
-            c.mark_written(pos, end, t)
-            h.write_chunk(data)
-            pos = end
+            # Up to SEND_BYTES of the events that exist, in one socket write. Like the
+            # server, flush (a short chunk) only when no more events are waiting.
+            first = pos
+            while pos < avail and out.pending < SEND_BYTES:
+                out.write(c.line(pos))
+                pos += 1
+            if pos == avail:
+                out.flush()
+            c.mark_written(first, pos, time.monotonic())
+            out.send()
+        out.flush()
+        out.send()
         return pos - start
 
-    def _idle(self, h, deadline):
+    def _idle(self, h, out, deadline):
         """After the last event: keep the stream open until timeoutSeconds, a client close or
         the end of the run. Returns why it ended."""
         sock = h.connection
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                h.end_stream()  # the server's timeout: a clean end (terminating chunk)
+                out.end()  # the server's timeout: a clean end (terminating chunk)
                 return "timeoutSeconds"
             r, _, _ = select.select([sock, self._stop_r], [], [], left)
             if self._stop_r in r:
@@ -588,30 +601,80 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def send_json(self, code, body, extra=()):
-        """body: bytes, or an iterable of byte pieces (then always chunked)."""
-        if isinstance(body, bytes) and len(body) <= GO_CHUNK_THRESHOLD:
-            self._headers(code, extra, length=len(body))
-            self.wfile.write(body)
-            return
-        self._headers(code, extra, chunked=True)
+        """body: bytes, or an iterable of byte pieces; framed as Go's net/http would."""
         pieces = [body] if isinstance(body, bytes) else body
-        buf, size = [], 0
-        for p in pieces:
-            buf.append(p)
-            size += len(p)
-            if size >= STREAM_CHUNK_BYTES:
-                self.write_chunk(b"".join(buf))
-                buf, size = [], 0
-        if buf:
-            self.write_chunk(b"".join(buf))
-        self.end_stream()
+        out = GoChunks(self.connection)
+        first = b""
+        for p in pieces:  # hold the start back: a body that fits the buffer gets a length
+            if out.started:
+                out.write(p)
+                if out.pending >= SEND_BYTES:
+                    out.send()
+            elif len(first) + len(p) <= GO_BUFFER:
+                first += p
+            else:
+                self._headers(code, extra, chunked=True)
+                out.started = True
+                out.write(first)
+                out.write(p)
+        if not out.started:
+            self._headers(code, extra, length=len(first))
+            self.wfile.write(first)
+            return
+        out.end()
 
     def start_stream(self):
-        self._headers(200, chunked=True)  # sent at once, before any event (BeginStream)
+        """The headers of a watch, sent at once (BeginStream); returns the body writer."""
+        self._headers(200, chunked=True)
+        out = GoChunks(self.connection)
+        out.started = True
+        return out
 
-    def write_chunk(self, data):
-        if data:
-            self.connection.sendall(b"%x\r\n%b\r\n" % (len(data), data))
 
-    def end_stream(self):
-        self.connection.sendall(b"0\r\n\r\n")
+class GoChunks:
+    """A chunked HTTP/1.1 body as Go's net/http writes it: a 2048-byte bufio.Writer in front
+    of the chunk writer. A full buffer becomes one chunk; a write larger than the buffer
+    while it is empty goes out as one chunk of its own; flush() makes what is buffered a
+    chunk (http.Flusher). Framed chunks collect in memory until send() writes them in one
+    socket write."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.started = False  # headers sent (send_json holds small bodies back)
+        self.buf = bytearray()
+        self.framed = []
+        self.pending = 0  # bytes framed but not yet sent
+
+    def _chunk(self, data):
+        self.framed.append(b"%x\r\n" % len(data))
+        self.framed.append(data)
+        self.framed.append(b"\r\n")
+        self.pending += len(data)
+
+    def write(self, p):
+        while len(p) > GO_BUFFER - len(self.buf):  # bufio.Writer.Write
+            if not self.buf:
+                self._chunk(bytes(p))  # large write, empty buffer: straight through
+                return
+            n = GO_BUFFER - len(self.buf)
+            self.buf += p[:n]
+            p = p[n:]
+            self.flush()
+        self.buf += p
+
+    def flush(self):
+        if self.buf:
+            self._chunk(bytes(self.buf))
+            self.buf.clear()
+
+    def send(self):
+        if self.framed:
+            self.sock.sendall(b"".join(self.framed))
+            self.framed.clear()
+            self.pending = 0
+
+    def end(self):
+        """Flushes and writes the terminating chunk."""
+        self.flush()
+        self.framed.append(b"0\r\n\r\n")
+        self.send()

@@ -9,7 +9,9 @@ LokiServer       plain-HTTP Loki push endpoint (POST /loki/api/v1/push): protobu
                  answers 204 as Loki does
 
 The snappy decompressor and the protobuf reader are small pure-Python implementations of
-the wire formats (shared/reference/loki-kube-bench-prometheus.md §1.2, §1.4).
+the wire formats (shared/reference/loki-kube-bench-prometheus.md §1.2, §1.4); where the
+system has libsnappy, it decompresses instead (ctypes; ~20x faster), checked against the
+pure-Python one on the first push.
 """
 
 import ctypes
@@ -82,9 +84,6 @@ class DeliveryTracker:
         with self.cond:
             self.cond.wait_for(lambda: self.delivered >= self.total or self.exited, timeout)
             return self.delivered >= self.total
-
-    def last_arrival(self, lo, hi):
-        return max(self.recv[lo:hi], default=0.0)
 
 
 # ------------------------------------------------------------------------------------------
@@ -239,6 +238,38 @@ def snappy_decompress(data):
     return bytes(out)
 
 
+class _NativeSnappy:
+    """libsnappy's C API through ctypes, when the system has it (the exporter links it): ~20x
+    faster than snappy_decompress, so a fast exporter does not wait on this receiver.
+    snappy_decompress stays the reference: LokiServer checks the first push with both."""
+
+    def __init__(self):
+        lib = ctypes.CDLL(ctypes.util.find_library("snappy") or "libsnappy.so.1")
+        self._length = lib.snappy_uncompressed_length
+        self._length.argtypes = [ctypes.c_char_p, ctypes.c_size_t,
+                                 ctypes.POINTER(ctypes.c_size_t)]
+        self._uncompress = lib.snappy_uncompress
+        self._uncompress.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                                     ctypes.POINTER(ctypes.c_size_t)]
+
+    def __call__(self, data):
+        n = ctypes.c_size_t()
+        if self._length(data, len(data), ctypes.byref(n)) != 0:
+            raise ValueError("snappy: bad length header")
+        out = ctypes.create_string_buffer(n.value or 1)
+        if self._uncompress(data, len(data), out, ctypes.byref(n)) != 0:
+            raise ValueError("snappy: corrupt input")
+        return out.raw[:n.value]
+
+
+def native_snappy():
+    """A libsnappy-backed decompressor, or None."""
+    try:
+        return _NativeSnappy()
+    except (OSError, AttributeError):
+        return None
+
+
 def _pb_fields(buf, pos, end):
     """Yields (field number, wire type, value): ints for varint/fixed, (start, end) for LEN."""
     while pos < end:
@@ -318,6 +349,10 @@ class LokiServer:
         self.label_sets = set()
         self.errors = []
         self.encodings = set()
+        self.decode_seconds = 0.0  # time spent decoding: is the receiver a bottleneck?
+        self.snappy = native_snappy()
+        self.snappy_name = "libsnappy" if self.snappy else "pure-Python snappy"
+        self._checked = self.snappy is None  # the first push: both decompressors must agree
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _LokiHandler)
         self.server.daemon_threads = True
@@ -337,6 +372,7 @@ class LokiServer:
 
     def push(self, body, content_type, content_encoding, t):
         """Decodes one push; returns (HTTP status, error text)."""
+        t_decode = time.monotonic()
         try:
             if content_encoding in ("gzip", "deflate"):
                 body = gzip.decompress(body) if content_encoding == "gzip" else \
@@ -348,7 +384,11 @@ class LokiServer:
                 kind = "json" + ("+" + content_encoding if content_encoding else "")
                 decoded = len(body)
             else:
-                raw = snappy_decompress(body)
+                raw = (self.snappy or snappy_decompress)(body)
+                if not self._checked:
+                    self._checked = True
+                    if snappy_decompress(body) != raw:
+                        raise ValueError("snappy_decompress disagrees with libsnappy")
                 streams = parse_push_request(raw)
                 kind = "protobuf+snappy"
                 decoded = len(raw)
@@ -363,6 +403,7 @@ class LokiServer:
             self.decoded_bytes += decoded
             self.encodings.add(kind)
             self.label_sets.update(labels for labels, _ in streams)
+            self.decode_seconds += time.monotonic() - t_decode
         self.tracker.deliver(lines, t)
         return 204, ""
 
