@@ -128,7 +128,9 @@ net::awaitable<bool> reflector::list() {
     kube::api_client::event_callback on_item =
         [&](nlohmann::json item) -> net::awaitable<bool> {
       ++listed;
-      co_await hand_on(reflector_item{item_kind::listed, initial, std::move(item)});
+      // Named: GCC 12 destroys a temporary inside a co_await expression twice.
+      reflector_item it{item_kind::listed, initial, std::move(item)};
+      co_await hand_on(std::move(it));
       co_return !stopping_;
     };
     for (int page = 1;; ++page) {
@@ -224,7 +226,8 @@ net::awaitable<reflector::next_step> reflector::watch_once(bool initial_events) 
     if (initial) {
       if (type == "ADDED") {
         ++listed;
-        co_await hand_on(reflector_item{item_kind::listed, startup, std::move(obj)});
+        reflector_item it{item_kind::listed, startup, std::move(obj)};
+        co_await hand_on(std::move(it));
         co_return !stopping_;
       }
       // The initial-events-end bookmark; or a server that ignores sendInitialEvents (before
@@ -244,7 +247,8 @@ net::awaitable<reflector::next_step> reflector::watch_once(bool initial_events) 
     const item_kind kind = type == "ADDED"      ? item_kind::added
                            : type == "MODIFIED" ? item_kind::modified
                                                 : item_kind::deleted;
-    co_await hand_on(reflector_item{kind, false, std::move(obj)});
+    reflector_item it{kind, false, std::move(obj)};
+    co_await hand_on(std::move(it));
     co_return !stopping_;
   };
   auto res = co_await api_.watch(watch_target(timeout_s, initial_events), idle, on_event);
