@@ -85,6 +85,14 @@ metrics::metrics(std::string prefix, std::string version, std::string revision)
            .Name(prefix_ + "kube_api_lookups_forbidden_total")
            .Help("Involved-object lookups refused with 403 (RBAC), by apiVersion and kind.")
            .Register(*registry_);
+  lookup_seconds_ = &prometheus::BuildHistogram()
+                         .Name(prefix_ + "kube_api_lookup_duration_seconds")
+                         .Help(
+                             "Time events waited for their involved object's lookup (cache, "
+                             "shared GETs, kubeQPS wait, the GET).")
+                         .Register(*registry_)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{
+                                      0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
 }
 
 prometheus::Gauge& metrics::queue_depth(std::string_view receiver) {

@@ -54,6 +54,9 @@ class metrics {
   // Involved-object lookups the API server answered 403 (the ServiceAccount may not get that
   // kind), by the kind's apiVersion and kind: bounded by the kinds events name.
   prometheus::Counter& lookups_forbidden(std::string_view api_version, std::string_view kind);
+  // How long events waited for their involved object's lookup (cache hits, shared GETs, the
+  // kubeQPS token wait and the GET itself), in seconds.
+  prometheus::Histogram& lookup_seconds() { return *lookup_seconds_; }
 
   // The registry further families can be added to (names should use prefix()).
   prometheus::Registry& registry() { return *registry_; }
@@ -73,6 +76,7 @@ class metrics {
   prometheus::Family<prometheus::Counter>* dropped_;
   prometheus::Counter* routed_nowhere_;
   prometheus::Family<prometheus::Counter>* forbidden_;
+  prometheus::Histogram* lookup_seconds_;
 };
 
 }  // namespace ke

@@ -56,11 +56,11 @@ struct api_response {
   int status = 0;                   // HTTP status (0 on transport failure)
   std::string body;                 // GET: the body; watch: the error body (non-2xx), if any
   std::optional<std::chrono::seconds> retry_after;
-  std::uint64_t events = 0;  // watch: WatchEvents handed to the callback; list: items
+  std::uint64_t events = 0;      // watch: WatchEvents handed to the callback; list: items
   std::string resource_version;  // list: metadata.resourceVersion
   std::string continue_token;    // list: metadata.continue
-  bool stopped = false;      // watch: the callback asked to stop
-  int tries = 0;             // requests sent for this call
+  bool stopped = false;          // watch: the callback asked to stop
+  int tries = 0;                 // requests sent for this call
 
   bool ok() const { return !error && decode_error.empty() && status >= 200 && status < 300; }
   api_status status_object() const { return parse_status_body(body, status); }

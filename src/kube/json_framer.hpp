@@ -147,15 +147,15 @@ class list_framer {
 
  private:
   enum class state {
-    start,      // before the top-level '{'
-    key,        // at depth 1, expecting a key or '}'
-    in_key,     // inside a key string
-    colon,      // after a key
-    value,      // expecting a value
-    skip,       // inside a value that is skipped or kept (metadata)
-    items,      // inside "items": expecting an element, ',' or ']'
-    item,       // inside an item
-    after,      // after a value at depth 1: ',' or '}'
+    start,   // before the top-level '{'
+    key,     // at depth 1, expecting a key or '}'
+    in_key,  // inside a key string
+    colon,   // after a key
+    value,   // expecting a value
+    skip,    // inside a value that is skipped or kept (metadata)
+    items,   // inside "items": expecting an element, ',' or ']'
+    item,    // inside an item
+    after,   // after a value at depth 1: ',' or '}'
     done
   };
   static bool space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }

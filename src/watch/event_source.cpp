@@ -248,7 +248,9 @@ net::awaitable<void> event_source::run_lookup(std::shared_ptr<slot> s) {
   if (it == s->event.end()) {
     co_return;
   }
+  const auto started = clock_->now();
   s->meta = co_await enricher_->lookup(*it);
+  metrics_.lookup_seconds().Observe(std::chrono::duration<double>(clock_->now() - started).count());
 }
 
 net::awaitable<void> event_source::emitter() {

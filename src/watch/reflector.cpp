@@ -125,8 +125,7 @@ net::awaitable<bool> reflector::list() {
     std::string list_rv;
     std::size_t listed = 0;
     // Items are handed on one by one as the response streams in (kube/api_client.hpp).
-    kube::api_client::event_callback on_item =
-        [&](nlohmann::json item) -> net::awaitable<bool> {
+    kube::api_client::event_callback on_item = [&](nlohmann::json item) -> net::awaitable<bool> {
       ++listed;
       // Named: GCC 12 destroys a temporary inside a co_await expression twice.
       reflector_item it{item_kind::listed, initial, std::move(item)};
@@ -141,8 +140,8 @@ net::awaitable<bool> reflector::list() {
       }
       if (!res.ok()) {
         if (res.error) {
-          error(false, "list failed after " + std::to_string(listed) +
-                           " item(s): " + res.describe());
+          error(false,
+                "list failed after " + std::to_string(listed) + " item(s): " + res.describe());
           failed = true;
         } else if (!res.decode_error.empty()) {
           error(true, "list: " + res.describe());
@@ -215,8 +214,7 @@ net::awaitable<reflector::next_step> reflector::watch_once(bool initial_events) 
   const bool startup = !synced_;
   std::size_t listed = 0;
   std::optional<kube::api_status> watch_error;  // an ERROR event
-  kube::api_client::event_callback on_event =
-      [&](nlohmann::json ev) -> net::awaitable<bool> {
+  kube::api_client::event_callback on_event = [&](nlohmann::json ev) -> net::awaitable<bool> {
     const std::string& type = ev["type"].get_ref<const std::string&>();
     auto& obj = ev["object"];
     if (type == "ERROR") {
@@ -236,7 +234,8 @@ net::awaitable<reflector::next_step> reflector::watch_once(bool initial_events) 
       if (std::string r = rv_of(obj); !r.empty()) {
         rv_ = std::move(r);
       }
-      mark_synced(listed, type == "BOOKMARK" ? "watch-list" : "watch-list without its end bookmark");
+      mark_synced(listed,
+                  type == "BOOKMARK" ? "watch-list" : "watch-list without its end bookmark");
     }
     if (std::string r = rv_of(obj); !r.empty()) {
       rv_ = std::move(r);
@@ -310,9 +309,10 @@ net::awaitable<reflector::next_step> reflector::watch_once(bool initial_events) 
   if (initial) {
     // A clean end before the initial-events-end bookmark: a server that ignored
     // sendInitialEvents and had no change to send.
-    spdlog::info("watch {}: the watch-list ended without its initial-events-end bookmark; using "
-                 "paged lists",
-                 opt_.path);
+    spdlog::info(
+        "watch {}: the watch-list ended without its initial-events-end bookmark; using "
+        "paged lists",
+        opt_.path);
     co_return next_step::watch_list_refused;
   }
   if (res.events == 0 && elapsed < opt_.very_short_watch) {

@@ -133,7 +133,7 @@ class reflector {
   bool backed_off_ = false;
   std::string rv_;
   bool synced_ = false;
-  bool relist_consistent_ = false;  // the next list uses resourceVersion=""
+  bool relist_consistent_ = false;   // the next list uses resourceVersion=""
   bool watch_list_refused_ = false;  // the server does not do watch-list: paged lists
   bool stopping_ = false;
   stats stats_;

@@ -273,12 +273,12 @@ TEST(HttpClient, StreamsTheBody) {
   server.script(reply::code(200).with_body(body));
   http_client c(ioc.get_executor(), local(server.port()), nullptr, {});
   std::string got;
-  auto r = test::run_coro(ioc, c.send_streaming(get(), milliseconds(5000), milliseconds(5000),
-                                                [&](std::string_view piece)
-                                                    -> net::awaitable<bool> {
-                                                  got.append(piece);
-                                                  co_return true;
-                                                }));
+  auto r =
+      test::run_coro(ioc, c.send_streaming(get(), milliseconds(5000), milliseconds(5000),
+                                           [&](std::string_view piece) -> net::awaitable<bool> {
+                                             got.append(piece);
+                                             co_return true;
+                                           }));
   ASSERT_TRUE(r.ok()) << r.error.message();
   EXPECT_EQ(r.response.result_int(), 200u);
   EXPECT_EQ(got, body);

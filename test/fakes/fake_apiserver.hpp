@@ -104,7 +104,7 @@ class fake_apiserver {
     std::vector<std::size_t> split_at;  // cut the next watch's stream at these byte offsets
     bool initial_events_end_bookmark = false;  // after the synthetic ADDED of an RV 0 watch
     bool watch_list_gate = true;               // sendInitialEvents accepted (else 422)
-    bool list_ignores_limit = false;  // RV 0/unset lists answer everything in one response
+    bool list_ignores_limit = false;           // RV 0/unset lists answer everything in one response
     bool too_old_as_http_410 = false;          // too-old watch RV: HTTP 410 instead of ERROR
     std::string too_old_reason = "Expired";    // or "Gone" (servers <= 1.17)
     double watch_timeout_scale = 1.0;          // timeoutSeconds * this = real seconds

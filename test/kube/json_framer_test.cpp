@@ -204,7 +204,8 @@ TEST(ListFramer, ItemsLeaveBeforeTheListEnds) {
 
 // Verifies empty and null item lists, and bodies that are not lists.
 TEST(ListFramer, EmptyNullAndNotALists) {
-  for (const std::string& body : {std::string(R"({"items":[]})"), std::string(R"({"items":null})")}) {
+  for (const std::string& body :
+       {std::string(R"({"items":[]})"), std::string(R"({"items":null})")}) {
     list_framer f;
     auto out = feed_list(f, {body});
     EXPECT_EQ(out.st, list_framer::status::ok);
@@ -218,9 +219,8 @@ TEST(ListFramer, EmptyNullAndNotALists) {
     EXPECT_TRUE(f.complete());
     EXPECT_FALSE(f.saw_items());
   }
-  for (const std::string& body :
-       {std::string("Too many requests"), std::string(R"({"items":[1]})"),
-        std::string(R"({"items":[]} x)"), std::string(R"({"a" 1})")}) {
+  for (const std::string& body : {std::string("Too many requests"), std::string(R"({"items":[1]})"),
+                                  std::string(R"({"items":[]} x)"), std::string(R"({"a" 1})")}) {
     list_framer f;
     EXPECT_EQ(feed_list(f, {body}).st, list_framer::status::not_a_list) << body;
   }
@@ -233,10 +233,12 @@ TEST(ListFramer, ItemSizeIsBounded) {
   EXPECT_EQ(feed_list(f, {big}).st, list_framer::status::too_large);
   list_framer g(64);
   std::string body = R"({"items":[)";
-  for (int i = 0; i < 1000; ++i) body += std::string(i ? "," : "") + R"({"i":)" + std::to_string(i) + "}";
+  for (int i = 0; i < 1000; ++i)
+    body += std::string(i ? "," : "") + R"({"i":)" + std::to_string(i) + "}";
   body += "]}";
   std::vector<std::string_view> bytes;
-  for (std::size_t i = 0; i < body.size(); ++i) bytes.push_back(std::string_view(body).substr(i, 1));
+  for (std::size_t i = 0; i < body.size(); ++i)
+    bytes.push_back(std::string_view(body).substr(i, 1));
   auto out = feed_list(g, bytes);
   EXPECT_EQ(out.st, list_framer::status::ok);
   EXPECT_EQ(out.items.size(), 1000u);

@@ -600,6 +600,8 @@ TEST_F(EventSourceTest, ConcurrentLookupsOfOneObjectShareOneGet) {
   EXPECT_EQ(c.failures, 0u);
   EXPECT_EQ(metrics.kube_api_read_cache_misses.value(), 1);
   EXPECT_EQ(metrics.kube_api_read_cache_hits.value(), 4);  // the four that sent no request
+  // Every event's wait is measured, the shared GET's included.
+  EXPECT_EQ(metrics.lookup_seconds().Collect().histogram.sample_count, 5u);
   EXPECT_EQ(src->lookups().in_flight(), 0u);
 }
 
