@@ -1,14 +1,17 @@
-// libFuzzer target for the watch stream framer (kube/json_framer.hpp) under arbitrary chunk
-// splits. Input: byte 0 picks the object size limit, byte 1 seeds the chunk sizes, the rest is
-// the stream. Invariants: the stream fed whole and fed in chunks yields the same objects and the
-// same final status; every object starts with '{', ends with '}' or ']' and fits the limit; the
-// framer never buffers more than the limit. A broken invariant aborts.
+// libFuzzer target for the stream framers (kube/json_framer.hpp) under arbitrary chunk splits:
+// the watch stream framer and the list framer, on the same bytes. Input: byte 0 picks the object
+// size limit, byte 1 seeds the chunk sizes, the rest is the stream. Invariants: the stream fed
+// whole and fed in chunks yields the same objects and the same final status (list: the same
+// metadata and completeness); every object starts with '{', ends with '}' or ']' and fits the
+// limit; the watch framer never buffers more than the limit, the list framer's metadata never
+// exceeds it. A broken invariant aborts.
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "kube/json_framer.hpp"
@@ -16,11 +19,16 @@
 namespace {
 
 using ke::kube::json_framer;
+using ke::kube::list_framer;
 
+template <class Framer>
 struct outcome {
   std::vector<std::string> objects;
-  json_framer::status status = json_framer::status::ok;
-  bool in_object = false;
+  typename Framer::status status = Framer::status::ok;
+  bool in_object = false;  // watch: the stream ended inside an object
+  bool complete = false;   // list: the whole list was read
+  std::string metadata;    // list
+  bool operator==(const outcome&) const = default;
 };
 
 // The framer counts '{' '[' against '}' ']' without matching their kinds (the JSON parser
@@ -34,9 +42,10 @@ void check_object(std::string_view obj, std::size_t limit) {
 
 // Feeds `stream` in chunks whose sizes come from `seed` (0: one chunk), stopping at the first
 // status other than ok (the framer must not be fed again after it).
-outcome run(std::string_view stream, std::size_t limit, std::uint8_t seed) {
-  outcome out;
-  json_framer f(limit);
+template <class Framer>
+outcome<Framer> run(std::string_view stream, std::size_t limit, std::uint8_t seed) {
+  outcome<Framer> out;
+  Framer f(limit);
   std::uint32_t state = seed;
   std::size_t pos = 0;
   while (pos < stream.size()) {
@@ -51,15 +60,31 @@ outcome run(std::string_view stream, std::size_t limit, std::uint8_t seed) {
       return true;
     });
     pos += n;
-    if (f.buffered() > limit) {
+    if constexpr (std::is_same_v<Framer, json_framer>) {
+      if (f.buffered() > limit) {
+        std::abort();
+      }
+    } else if (f.metadata().size() > limit) {
       std::abort();
     }
-    if (out.status != json_framer::status::ok) {
+    if (out.status != Framer::status::ok) {
       return out;
     }
   }
-  out.in_object = f.in_object();
+  if constexpr (std::is_same_v<Framer, json_framer>) {
+    out.in_object = f.in_object();
+  } else {
+    out.complete = f.complete();
+    out.metadata = f.metadata();
+  }
   return out;
+}
+
+template <class Framer>
+void check(std::string_view stream, std::size_t limit, std::uint8_t seed) {
+  if (!(run<Framer>(stream, limit, 0) == run<Framer>(stream, limit, seed))) {
+    std::abort();
+  }
 }
 
 }  // namespace
@@ -71,11 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   constexpr std::array<std::size_t, 4> limits = {8, 64, 4096, 1u << 20};
   const std::size_t limit = limits.at(data[0] % limits.size());
   const std::string_view stream(reinterpret_cast<const char*>(data) + 2, size - 2);
-  const outcome whole = run(stream, limit, 0);
-  const outcome split = run(stream, limit, static_cast<std::uint8_t>(data[1] | 1u));
-  if (whole.objects != split.objects || whole.status != split.status ||
-      whole.in_object != split.in_object) {
-    std::abort();
-  }
+  const auto seed = static_cast<std::uint8_t>(data[1] | 1u);
+  check<json_framer>(stream, limit, seed);
+  check<list_framer>(stream, limit, seed);
   return 0;
 }
