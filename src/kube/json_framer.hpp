@@ -16,6 +16,27 @@
 
 namespace ke::kube {
 
+// Whether a byte of JSON lies inside a string literal (its quotes and escapes included).
+struct json_string_state {
+  bool in_string = false;
+  bool escape = false;
+  // Steps over c; true when c belongs to a string (so it is not structure).
+  bool consume(char c) {
+    if (in_string) {
+      if (escape) {
+        escape = false;
+      } else if (c == '\\') {
+        escape = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      return true;
+    }
+    in_string = c == '"';
+    return in_string;
+  }
+};
+
 class json_framer {
  public:
   enum class status { ok, not_an_object, too_large };
@@ -42,8 +63,7 @@ class json_framer {
   std::string partial_;  // bytes of the object in progress taken from earlier chunks
   std::size_t depth_ = 0;
   std::size_t size_ = 0;  // bytes of the object in progress so far (partial_ + current chunk)
-  bool in_string_ = false;
-  bool escape_ = false;
+  json_string_state str_;
 };
 
 template <class F>
@@ -67,19 +87,10 @@ json_framer::status json_framer::feed(std::string_view data, F&& on_object) {
     if (++size_ > max_object_) {
       return status::too_large;
     }
-    if (in_string_) {
-      if (escape_) {
-        escape_ = false;
-      } else if (c == '\\') {
-        escape_ = true;
-      } else if (c == '"') {
-        in_string_ = false;
-      }
+    if (str_.consume(c)) {
       continue;
     }
-    if (c == '"') {
-      in_string_ = true;
-    } else if (c == '{' || c == '[') {
+    if (c == '{' || c == '[') {
       ++depth_;
     } else if (c == '}' || c == ']') {
       if (--depth_ == 0) {
@@ -109,8 +120,7 @@ inline void json_framer::reset() {
   partial_.clear();
   depth_ = 0;
   size_ = 0;
-  in_string_ = false;
-  escape_ = false;
+  str_ = {};
 }
 
 }  // namespace ke::kube
@@ -164,12 +174,12 @@ class list_framer {
   state state_ = state::start;
   std::string key_;
   std::string metadata_;
-  bool keep_ = false;       // the value being skipped is "metadata": keep its bytes
-  std::string partial_;     // bytes of the item in progress from earlier chunks
-  std::size_t depth_ = 0;   // nesting inside the current value or item
-  std::size_t size_ = 0;    // bytes of the current item so far
-  bool in_string_ = false;  // inside a string of the current value or item
-  bool escape_ = false;
+  bool keep_ = false;      // the value being skipped is "metadata": keep its bytes
+  std::string partial_;    // bytes of the item in progress from earlier chunks
+  std::size_t depth_ = 0;  // nesting inside the current value or item
+  std::size_t size_ = 0;   // bytes of the current item so far
+  json_string_state str_;  // strings of the current value or item
+  bool key_escape_ = false;
   bool scalar_ = false;  // the skipped value is a scalar (ends at ',' or '}' at depth 1)
   std::size_t items_ = 0;
   bool saw_items_ = false;
@@ -205,10 +215,10 @@ list_framer::status list_framer::feed(std::string_view data, F&& on_item) {
         state_ = state::in_key;
         continue;
       case state::in_key:
-        if (escape_) {
-          escape_ = false;
+        if (key_escape_) {
+          key_escape_ = false;
         } else if (c == '\\') {
-          escape_ = true;
+          key_escape_ = true;
         } else if (c == '"') {
           state_ = state::colon;
           continue;
@@ -244,7 +254,7 @@ list_framer::status list_framer::feed(std::string_view data, F&& on_item) {
         scalar_ = !(c == '{' || c == '[');
         [[fallthrough]];
       case state::skip:
-        if (!in_string_ && depth_ == 0 && scalar_ && (c == ',' || c == '}' || space(c))) {
+        if (!str_.in_string && depth_ == 0 && scalar_ && (c == ',' || c == '}' || space(c))) {
           state_ = c == '}' ? state::done : state::key;
           continue;
         }
@@ -254,17 +264,10 @@ list_framer::status list_framer::feed(std::string_view data, F&& on_item) {
           }
           metadata_.push_back(c);
         }
-        if (in_string_) {
-          if (escape_) {
-            escape_ = false;
-          } else if (c == '\\') {
-            escape_ = true;
-          } else if (c == '"') {
-            in_string_ = false;
-          }
-        } else if (c == '"') {
-          in_string_ = true;
-        } else if (c == '{' || c == '[') {
+        if (str_.consume(c)) {
+          continue;
+        }
+        if (c == '{' || c == '[') {
           ++depth_;
         } else if ((c == '}' || c == ']') && depth_ > 0 && --depth_ == 0) {
           state_ = state::after;
@@ -302,19 +305,10 @@ list_framer::status list_framer::feed(std::string_view data, F&& on_item) {
         if (++size_ > max_object_) {
           return status::too_large;
         }
-        if (in_string_) {
-          if (escape_) {
-            escape_ = false;
-          } else if (c == '\\') {
-            escape_ = true;
-          } else if (c == '"') {
-            in_string_ = false;
-          }
+        if (str_.consume(c)) {
           continue;
         }
-        if (c == '"') {
-          in_string_ = true;
-        } else if (c == '{' || c == '[') {
+        if (c == '{' || c == '[') {
           ++depth_;
         } else if ((c == '}' || c == ']') && --depth_ == 0) {
           state_ = state::items;
