@@ -120,8 +120,7 @@ net::awaitable<bool> reflector::list() {
     const bool initial = !synced_;
     const std::string rv = (synced_ || relist_consistent_) ? std::string() : std::string("0");
     std::string cont;
-    bool restart = false;
-    bool failed = false;
+    bool failed = false;  // this list ends here: backoff, then list again
     std::string list_rv;
     std::size_t listed = 0;
     // Items are handed on one by one as the response streams in (kube/api_client.hpp).
@@ -155,7 +154,7 @@ net::awaitable<bool> reflector::list() {
             error(false, "list at resourceVersion \"" + rv + "\": " + res.describe() +
                              "; listing again at the latest resourceVersion");
           }
-          restart = true;
+          failed = true;
         } else {
           error(is_severe_status(res.status), "list failed: " + res.describe());
           failed = true;
@@ -168,7 +167,7 @@ net::awaitable<bool> reflector::list() {
       }
       cont = std::move(res.continue_token);
     }
-    if (restart || failed) {
+    if (failed) {
       if (!co_await backoff_sleep()) {
         co_return false;
       }
@@ -221,24 +220,21 @@ net::awaitable<reflector::next_step> reflector::watch_once(bool initial_events) 
       watch_error = kube::parse_status(obj, 0);
       co_return false;
     }
-    if (initial) {
-      if (type == "ADDED") {
-        ++listed;
-        reflector_item it{item_kind::listed, startup, std::move(obj)};
-        co_await hand_on(std::move(it));
-        co_return !stopping_;
-      }
-      // The initial-events-end bookmark; or a server that ignores sendInitialEvents (before
-      // 1.27) and has gone on to changes: either way the initial state is complete.
-      initial = false;
-      if (std::string r = rv_of(obj); !r.empty()) {
-        rv_ = std::move(r);
-      }
-      mark_synced(listed,
-                  type == "BOOKMARK" ? "watch-list" : "watch-list without its end bookmark");
+    if (initial && type == "ADDED") {
+      ++listed;
+      reflector_item it{item_kind::listed, startup, std::move(obj)};
+      co_await hand_on(std::move(it));
+      co_return !stopping_;
     }
     if (std::string r = rv_of(obj); !r.empty()) {
       rv_ = std::move(r);
+    }
+    if (initial) {
+      // The initial-events-end bookmark; or a server that ignores sendInitialEvents (before
+      // 1.27) and has gone on to changes: either way the initial state is complete.
+      initial = false;
+      mark_synced(listed,
+                  type == "BOOKMARK" ? "watch-list" : "watch-list without its end bookmark");
     }
     if (type == "BOOKMARK") {
       co_return true;
